@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+"""The hastack lab: systemd containers on internal podman networks.
+
+    lab.py install            install and configure podman (idempotent)
+    lab.py image [--rebuild]  build the lab image, or reuse the cached one
+    lab.py up SPEC            create the networks and hosts a spec describes
+    lab.py down SPEC          remove them again (only what the spec names)
+    lab.py down --all         remove every container and network the lab made
+    lab.py status SPEC        one line per host: state and addresses
+
+SPEC is an Ansible YAML inventory that carries the lab in its variables:
+
+    all:
+      vars:
+        lab_name: hastack-demo        # label, and prefix of the network names
+        lab_networks: {lan: 10.213.10.0/24}
+      children:
+        vrrp_vip:
+          hosts:
+            hastack-demo-ka1: {lab_addresses: {lan: 10.213.10.11}}
+
+Safety: networks are always `--internal` (no route off the machine), and
+containers are never privileged and never get /proc/sys unmasked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import ipaddress
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+IMAGE_DIR = HERE / "image"
+IMAGE = "localhost/hastack-lab:bookworm"
+CACHE_DIR = Path(os.environ.get("HASTACK_LAB_CACHE", "/var/cache/hastack-lab"))
+OWNER_LABEL = "owner=hastack-lab"
+HOST_PACKAGES = ["podman", "netavark", "aardvark-dns", "iptables", "runc",
+                 "mmdebstrap", "zstd", "uidmap"]
+CAPABILITIES = ["NET_ADMIN", "NET_RAW", "NET_BROADCAST", "SYS_ADMIN"]
+CONTAINERS_CONF = Path("/etc/containers/containers.conf")
+
+# Units that cannot work in a container, and services the roles enable themselves.
+MASKED_UNITS = [
+    "systemd-udevd.service", "systemd-udevd-control.socket", "systemd-udevd-kernel.socket",
+    "systemd-udev-trigger.service", "systemd-udev-settle.service",
+    "getty@.service", "getty.target", "console-getty.service", "serial-getty@.service",
+    "systemd-modules-load.service", "systemd-remount-fs.service",
+    "sys-kernel-config.mount", "sys-kernel-debug.mount", "sys-kernel-tracing.mount",
+    "sys-fs-fuse-connections.mount", "systemd-sysusers.service",
+    "apt-daily.timer", "apt-daily-upgrade.timer", "fstrim.timer", "e2scrub_all.timer",
+    "systemd-networkd-wait-online.service", "systemd-timesyncd.service",
+]
+DISABLED_SERVICES = [
+    "keepalived", "dnsmasq", "haproxy", "nginx", "isc-dhcp-server", "isc-dhcp-server6",
+    "kea-dhcp4-server", "kea-dhcp6-server", "kea-dhcp-ddns-server", "kea-ctrl-agent",
+    "named", "chrony", "nftables", "ipvsadm",
+]
+
+
+class LabError(Exception):
+    pass
+
+
+def log(msg: str) -> None:
+    print(f"lab: {msg}", flush=True)
+
+
+def run(cmd: list[str], check: bool = True, capture: bool = False,
+        **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, text=True, capture_output=capture, **kwargs)
+    if check and result.returncode != 0:
+        detail = (result.stderr or result.stdout or "").strip() if capture else ""
+        raise LabError(f"{' '.join(cmd)} failed (exit {result.returncode}) {detail}")
+    return result
+
+
+def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run(["podman", *args], check=check, capture=True)
+
+
+# ---------------------------------------------------------------- install
+def containers_conf() -> str:
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    nproc = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+    if nproc == resource.RLIM_INFINITY or nproc > 32768:
+        nproc = 32768
+    if nofile == resource.RLIM_INFINITY:
+        nofile = 1048576
+    return (
+        "# Written by the hastack lab (lab/lab.py install).\n"
+        "# The sandbox cannot raise rlimits: keep container ulimits within the hard limits.\n"
+        "# crun rejects this machine's cgroup layout: use runc.\n"
+        "[containers]\n"
+        f'default_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]\n'
+        "\n[engine]\n"
+        'runtime = "runc"\n'
+    )
+
+
+def cmd_install(_args) -> None:
+    missing = [p for p in HOST_PACKAGES
+               if run(["dpkg-query", "-W", "-f=${Status}", p], check=False,
+                      capture=True).stdout != "install ok installed"]
+    if missing:
+        log(f"installing {' '.join(missing)}")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        run(["apt-get", "update", "-qq"], env=env)
+        run(["apt-get", "install", "-y", "-qq", *missing], env=env, capture=True)
+    wanted = containers_conf()
+    if not CONTAINERS_CONF.exists() or CONTAINERS_CONF.read_text() != wanted:
+        CONTAINERS_CONF.parent.mkdir(parents=True, exist_ok=True)
+        CONTAINERS_CONF.write_text(wanted)
+        log(f"wrote {CONTAINERS_CONF}")
+    log("podman ready: " + podman("--version").stdout.strip())
+
+
+# ---------------------------------------------------------------- image
+def packages() -> list[str]:
+    lines = (IMAGE_DIR / "packages.txt").read_text().splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+
+
+def customize_script() -> str:
+    masks = " ".join(MASKED_UNITS)
+    services = " ".join(DISABLED_SERVICES)
+    return f"""set -e
+root="$1"
+for unit in {masks}; do ln -sf /dev/null "$root/etc/systemd/system/$unit"; done
+for svc in {services}; do
+    chroot "$root" systemctl disable "$svc" >/dev/null 2>&1 || true
+done
+install -m 0755 {IMAGE_DIR}/sysctl "$root/usr/local/sbin/sysctl"
+echo 'hastack-lab' > "$root/etc/hostname"
+passwd --root "$root" -d root >/dev/null
+rm -f "$root/etc/machine-id" "$root/var/lib/dbus/machine-id"
+: > "$root/etc/machine-id"
+rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
+"""
+
+
+def image_hash() -> str:
+    digest = hashlib.sha256()
+    digest.update("\n".join(packages()).encode())
+    digest.update(customize_script().encode())
+    digest.update((IMAGE_DIR / "sysctl").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def image_label() -> str | None:
+    result = podman("image", "inspect", "--format",
+                    '{{ index .Labels "hastack.lab.hash" }}', IMAGE, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def cmd_image(args) -> None:
+    want = image_hash()
+    if not getattr(args, "rebuild", False) and image_label() == want:
+        log(f"image {IMAGE} is current ({want})")
+        return
+    cache = CACHE_DIR / f"hastack-lab-{want}.tar.zst"
+    if cache.exists() and not getattr(args, "rebuild", False):
+        log(f"loading cached image {cache}")
+        with subprocess.Popen(["zstd", "-dc", str(cache)], stdout=subprocess.PIPE) as unz:
+            run(["podman", "load", "-q"], stdin=unz.stdout, capture=True)
+        run(["podman", "tag", f"localhost/hastack-lab:{want}", IMAGE], capture=True)
+        if image_label() == want:
+            return
+        log("cached image did not carry the expected label: rebuilding")
+    build_image(want, cache)
+
+
+def build_image(want: str, cache: Path) -> None:
+    log(f"building {IMAGE} ({want}) with mmdebstrap; about a minute")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        hook = Path(tmp) / "customize.sh"
+        hook.write_text(customize_script())
+        tarball = Path(tmp) / "rootfs.tar"
+        run(["mmdebstrap", "--quiet", "--variant=minbase",
+             "--include=" + ",".join(packages()),
+             f"--customize-hook=sh {hook} \"$1\"",
+             "bookworm", str(tarball)], capture=True)
+        run(["podman", "import",
+             "--change", 'CMD ["/sbin/init"]',
+             "--change", "STOPSIGNAL SIGRTMIN+3",
+             "--change", "ENV container=podman",
+             "--change", f"LABEL hastack.lab.hash={want}",
+             str(tarball), f"localhost/hastack-lab:{want}"], capture=True)
+    run(["podman", "tag", f"localhost/hastack-lab:{want}", IMAGE], capture=True)
+    log(f"built in {time.monotonic() - started:.0f} s")
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    for old in CACHE_DIR.glob("hastack-lab-*.tar.zst"):
+        old.unlink()
+    partial = cache.with_suffix(".partial")
+    with open(partial, "wb") as out:
+        with subprocess.Popen(["podman", "save", f"localhost/hastack-lab:{want}"],
+                              stdout=subprocess.PIPE) as save:
+            run(["zstd", "-q", "-T0", "-3", "-c"], stdin=save.stdout, stdout=out)
+    partial.rename(cache)
+    log(f"cached as {cache}")
+
+
+# ---------------------------------------------------------------- spec
+def load_spec(path: str) -> dict:
+    """Read the lab out of an Ansible YAML inventory.
+
+    The inventory is the one source of truth: `all.vars.lab_name` and
+    `all.vars.lab_networks` (key -> subnet) describe the networks, and every
+    host with `lab_addresses` (network key -> address) becomes a container
+    named like the inventory host.
+    """
+    import yaml  # PyYAML: from the project's venv or python3-yaml
+
+    inventory = yaml.safe_load(Path(path).read_text()) or {}
+    top = inventory.get("all") or {}
+    top_vars = top.get("vars") or {}
+    if "lab_name" not in top_vars or "lab_networks" not in top_vars:
+        raise LabError(f"{path}: all.vars needs lab_name and lab_networks")
+    hosts: dict[str, dict] = {}
+
+    def walk(group: dict) -> None:
+        for name, host_vars in (group.get("hosts") or {}).items():
+            addresses = (host_vars or {}).get("lab_addresses")
+            if addresses:
+                hosts[name] = {"name": name, "networks": dict(addresses)}
+        for child in (group.get("children") or {}).values():
+            walk(child or {})
+
+    walk(top)
+    lab = top_vars["lab_name"]
+    spec = {
+        "lab": lab,
+        "networks": {key: {"name": f"{lab}-{key}", "subnet": subnet}
+                     for key, subnet in top_vars["lab_networks"].items()},
+        "hosts": list(hosts.values()),
+    }
+    check_spec(spec, path)
+    return spec
+
+
+def check_spec(spec: dict, path: str) -> None:
+    if not spec["hosts"]:
+        raise LabError(f"{path}: no host has lab_addresses")
+    subnets = {}
+    for key, net in spec["networks"].items():
+        subnet = ipaddress.ip_network(net["subnet"])
+        if not subnet.is_private:
+            raise LabError(f"{path}: network {key}: {subnet} is not a private range")
+        subnets[key] = subnet
+    for host in spec["hosts"]:
+        for key, address in host["networks"].items():
+            if key not in subnets:
+                raise LabError(f"{path}: host {host['name']}: unknown network {key}")
+            if ipaddress.ip_address(address) not in subnets[key]:
+                raise LabError(f"{path}: host {host['name']}: {address} is outside {subnets[key]}")
+
+
+def gateway(subnet: str) -> str:
+    return str(next(ipaddress.ip_network(subnet).hosts()))
+
+
+def container_state(name: str) -> str | None:
+    result = podman("container", "inspect", "--format", "{{.State.Status}}", name, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def wait_for_systemd(name: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    state = "unknown"
+    while time.monotonic() < deadline:
+        result = podman("exec", name, "systemctl", "is-system-running", check=False)
+        state = result.stdout.strip()
+        if state in ("running", "degraded"):
+            return state
+        time.sleep(0.3)
+    raise LabError(f"{name}: systemd did not finish booting within {timeout:.0f} s (state {state})")
+
+
+def cmd_up(args) -> None:
+    spec = load_spec(args.spec)
+    cmd_image(argparse.Namespace(rebuild=False))
+    lab_label = f"hastack.lab={spec['lab']}"
+    for net in spec["networks"].values():
+        if podman("network", "exists", net["name"], check=False).returncode != 0:
+            podman("network", "create", "--internal", "--label", OWNER_LABEL,
+                   "--label", lab_label, "--subnet", net["subnet"],
+                   "--gateway", gateway(net["subnet"]), net["name"])
+            log(f"network {net['name']} {net['subnet']} (internal)")
+    for host in spec["hosts"]:
+        name = host["name"]
+        state = container_state(name)
+        if state == "running":
+            continue
+        if state is not None:
+            podman("start", name)
+        else:
+            cmd = ["run", "-d", "--name", name, "--hostname", name,
+                   "--systemd=always", "--label", OWNER_LABEL, "--label", lab_label,
+                   "--cap-add", ",".join(CAPABILITIES)]
+            for key, address in host["networks"].items():
+                cmd += ["--network", f"{spec['networks'][key]['name']}:ip={address}"]
+            podman(*cmd, IMAGE)
+        log(f"host {name} {' '.join(host['networks'].values())}")
+    for host in spec["hosts"]:
+        wait_for_systemd(host["name"])
+    log(f"lab '{spec['lab']}' is up: {len(spec['hosts'])} hosts")
+
+
+def remove(filters: list[str]) -> None:
+    ids = podman("ps", "-aq", *filters).stdout.split()
+    if ids:
+        podman("rm", "-f", "-t", "0", *ids)
+    nets = podman("network", "ls", "-q", *filters).stdout.split()
+    for net in nets:
+        podman("network", "rm", "-f", net)
+    log(f"removed {len(ids)} containers, {len(nets)} networks")
+
+
+def cmd_down(args) -> None:
+    if args.all:
+        remove(["--filter", f"label={OWNER_LABEL}"])
+        return
+    spec = load_spec(args.spec)
+    remove(["--filter", f"label={OWNER_LABEL}", "--filter", f"label=hastack.lab={spec['lab']}"])
+
+
+def cmd_status(args) -> None:
+    spec = load_spec(args.spec)
+    for host in spec["hosts"]:
+        print(f"{host['name']}: {container_state(host['name']) or 'absent'} "
+              f"{' '.join(host['networks'].values())}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("install").set_defaults(func=cmd_install)
+    image = sub.add_parser("image")
+    image.add_argument("--rebuild", action="store_true")
+    image.set_defaults(func=cmd_image)
+    up = sub.add_parser("up")
+    up.add_argument("spec")
+    up.set_defaults(func=cmd_up)
+    down = sub.add_parser("down")
+    down.add_argument("spec", nargs="?")
+    down.add_argument("--all", action="store_true")
+    down.set_defaults(func=cmd_down)
+    status = sub.add_parser("status")
+    status.add_argument("spec")
+    status.set_defaults(func=cmd_status)
+    args = parser.parse_args(argv)
+    if args.command == "down" and not (args.all or args.spec):
+        parser.error("down needs a SPEC or --all")
+    if os.geteuid() != 0:
+        parser.error("the lab needs root (rootful podman)")
+    if args.command != "install" and not shutil.which("podman"):
+        parser.error("podman is missing: run 'lab.py install' first")
+    try:
+        args.func(args)
+    except LabError as exc:
+        print(f"lab: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

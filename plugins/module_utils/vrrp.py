@@ -1,0 +1,277 @@
+# -*- coding: utf-8 -*-
+# Copyright: hastack.dns_dhcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Resolve and cross-check VRRP instances across the peers of a keepalived cluster.
+
+Every peer carries the same instance definitions (group_vars); what differs per
+node (priority, state, unicast source and peers) is derived from the position
+of the node in the peer list, unless a node sets it explicitly. The checks here
+are the ones keepalived itself does not make, or makes silently:
+mismatched virtual_router_id, equal priorities, a truncated auth_pass, a VIP
+outside the interface's subnet.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+import netaddr
+
+VAR = "keepalived_instances"
+
+INSTANCE_KEYS = {
+    "interface", "virtual_router_id", "priority", "state", "master", "priority_base",
+    "priority_step", "version", "advert_int", "authentication", "virtual_ipaddresses",
+    "virtual_routes", "unicast", "unicast_src_ip", "unicast_peers", "track_interfaces",
+    "track_scripts", "track_processes", "nopreempt", "preempt_delay", "garp_master_delay",
+    "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify",
+    "extra_options",
+}
+VIP_KEYS = {"address", "dev", "label", "brd", "scope"}
+STATES = ("MASTER", "BACKUP")
+
+
+class VrrpError(ValueError):
+    """A problem in the inventory, with the variable it is about."""
+
+
+def _fail(path, msg):
+    raise VrrpError(f"{path}: {msg}")
+
+
+def _int_in(path, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        _fail(path, f"must be an integer from {low} to {high}, got {value!r}")
+    try:
+        number = int(value)
+    except ValueError:
+        _fail(path, f"must be an integer from {low} to {high}, got {value!r}")
+    if not low <= number <= high:
+        _fail(path, f"must be from {low} to {high}, got {number}")
+    return number
+
+
+def _advert_int(path, value, version):
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        _fail(path, f"must be a number of seconds, got {value!r}")
+    if version == 2:
+        if number != number.to_integral_value() or not 1 <= number <= 255:
+            _fail(path, f"must be a whole number of seconds from 1 to 255 with version 2 "
+                        f"(fractions need version 3), got {value}")
+        return int(number)
+    if number * 100 != (number * 100).to_integral_value() or not Decimal("0.01") <= number <= Decimal("40.95"):
+        _fail(path, f"must be from 0.01 to 40.95 in steps of 0.01 with version 3, got {value}")
+    return float(number) if number != number.to_integral_value() else int(number)
+
+
+def _host_networks(facts, interface):
+    """IPv4 networks configured on an interface, from Ansible facts."""
+    if not facts:
+        return None
+    iface = facts.get(interface.replace("-", "_").replace(".", "_")) or {}
+    addresses = []
+    for entry in [iface.get("ipv4")] + list(iface.get("ipv4_secondaries") or []):
+        if entry and entry.get("address"):
+            addresses.append(netaddr.IPNetwork(f"{entry['address']}/{entry['netmask']}"))
+    return addresses
+
+
+def _host_address(name, facts, interface, explicit, path):
+    if explicit:
+        return str(netaddr.IPAddress(explicit))
+    networks = _host_networks(facts, interface)
+    if networks is None:
+        _fail(path, f"no facts for host {name}: gather facts on every peer (do not --limit "
+                    f"the peers away) or set keepalived_unicast_src_ip on it")
+    if not networks:
+        _fail(path, f"host {name} has no IPv4 address on interface {interface}")
+    return str(networks[0].ip)
+
+
+def _vips(path, vips, interface):
+    if not isinstance(vips, list) or not vips:
+        _fail(path, "needs at least one virtual IP address")
+    result = []
+    for index, vip in enumerate(vips):
+        item_path = f"{path}[{index}]"
+        if isinstance(vip, str):
+            vip = {"address": vip}
+        if not isinstance(vip, dict) or "address" not in vip:
+            _fail(item_path, f"must be an address or a dict with 'address', got {vip!r}")
+        unknown = set(vip) - VIP_KEYS
+        if unknown:
+            _fail(item_path, f"unknown keys {sorted(unknown)}; allowed: {sorted(VIP_KEYS)}")
+        try:
+            address = netaddr.IPNetwork(str(vip["address"]))
+        except (netaddr.AddrFormatError, ValueError):
+            _fail(item_path, f"{vip['address']!r} is not an IP address")
+        entry = dict(vip)
+        entry["address"] = str(address) if "/" in str(vip["address"]) else str(address.ip)
+        entry["ip"] = str(address.ip)
+        entry.setdefault("dev", interface)
+        result.append(entry)
+    return result
+
+
+def _normalise(name, raw, defaults, path):
+    if not isinstance(raw, dict):
+        _fail(path, f"must be a dict of instance settings, got {type(raw).__name__}")
+    inst = dict(defaults or {})
+    inst.update(raw)
+    unknown = set(inst) - INSTANCE_KEYS
+    if unknown:
+        _fail(path, f"unknown keys {sorted(unknown)}; allowed: {sorted(INSTANCE_KEYS)}")
+    if not inst.get("interface"):
+        _fail(f"{path}.interface", "is required")
+    inst["version"] = _int_in(f"{path}.version", inst.get("version", 3), 2, 3)
+    inst["virtual_router_id"] = _int_in(f"{path}.virtual_router_id",
+                                        inst.get("virtual_router_id"), 1, 255)
+    inst["advert_int"] = _advert_int(f"{path}.advert_int", inst.get("advert_int", 1),
+                                     inst["version"])
+    auth = inst.get("authentication")
+    if auth:
+        if inst["version"] == 3:
+            _fail(f"{path}.authentication", "VRRP version 3 has no authentication "
+                                             "(RFC 5798); remove it or use version 2")
+        auth_type = str(auth.get("auth_type", "PASS")).upper()
+        if auth_type not in ("PASS", "AH"):
+            _fail(f"{path}.authentication.auth_type", f"must be PASS or AH, got {auth_type}")
+        password = str(auth.get("auth_pass", ""))
+        if not 1 <= len(password) <= 8:
+            _fail(f"{path}.authentication.auth_pass",
+                  f"must be 1 to 8 characters (keepalived silently truncates longer ones), "
+                  f"got {len(password)}")
+        inst["authentication"] = {"auth_type": auth_type, "auth_pass": password}
+    inst["virtual_ipaddresses"] = _vips(f"{path}.virtual_ipaddresses",
+                                        inst.get("virtual_ipaddresses"), inst["interface"])
+    inst["nopreempt"] = bool(inst.get("nopreempt", False))
+    for key in ("track_interfaces", "track_scripts", "track_processes", "virtual_routes",
+                "extra_options"):
+        value = inst.get(key) or []
+        if not isinstance(value, list):
+            _fail(f"{path}.{key}", f"must be a list, got {value!r}")
+        inst[key] = value
+    return inst
+
+
+def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(),
+                      processes=(), notify=None):
+    """Return this host's instances, fully resolved, or raise VrrpError.
+
+    host: this node's inventory name; instances: its keepalived_instances;
+    peers: inventory names of the VRRP cluster, in priority order;
+    hostvars: the peers' variables (keepalived_instances, ansible_facts,
+    keepalived_unicast_src_ip); scripts/processes: names of the defined
+    vrrp_script / vrrp_track_process blocks; notify: the default notify script.
+    """
+    peers = list(peers or [])
+    if host not in peers:
+        _fail("keepalived_peers", f"{host} is not in the peer list {peers}")
+    if len(set(peers)) != len(peers):
+        _fail("keepalived_peers", f"lists a host twice: {peers}")
+    if not isinstance(instances, dict):
+        _fail(VAR, "must be a dict keyed by instance name")
+    resolved = {}
+    vrids = {}
+    for name, raw in sorted(instances.items()):
+        path = f"{VAR}.{name}"
+        mine = _normalise(name, raw, defaults, path)
+        per_peer = {}
+        for peer in peers:
+            if peer == host:
+                per_peer[peer] = mine
+                continue
+            peer_vars = hostvars.get(peer) or {}
+            peer_instances = peer_vars.get(VAR) or {}
+            if name not in peer_instances:
+                _fail(path, f"is defined on {host} but not on its peer {peer}")
+            per_peer[peer] = _normalise(name, peer_instances[name],
+                                        peer_vars.get("keepalived_instance_defaults", defaults),
+                                        f"{path} (on {peer})")
+        for key in ("virtual_router_id", "version", "advert_int", "authentication"):
+            values = {peer: per_peer[peer].get(key) for peer in peers}
+            if len({repr(v) for v in values.values()}) > 1:
+                shown = values if key != "authentication" else "(differs)"
+                _fail(f"{path}.{key}", f"must be the same on all peers, got {shown}")
+        vips = {peer: sorted(v["ip"] for v in per_peer[peer]["virtual_ipaddresses"])
+                for peer in peers}
+        if len({tuple(v) for v in vips.values()}) > 1:
+            _fail(f"{path}.virtual_ipaddresses", f"must be the same on all peers, got {vips}")
+
+        vrid_key = (mine["interface"], mine["virtual_router_id"])
+        if vrid_key in vrids:
+            _fail(f"{path}.virtual_router_id", f"{mine['virtual_router_id']} is already used "
+                                               f"by {vrids[vrid_key]} on {mine['interface']}")
+        vrids[vrid_key] = name
+
+        master = mine.get("master", peers[0])
+        if master not in peers:
+            _fail(f"{path}.master", f"{master} is not one of the peers {peers}")
+        order = [master] + [p for p in peers if p != master]
+        base = _int_in(f"{path}.priority_base", mine.get("priority_base", 150), 2, 254)
+        step = _int_in(f"{path}.priority_step", mine.get("priority_step", 10), 1, 100)
+        priorities, states = {}, {}
+        for index, peer in enumerate(order):
+            inst = per_peer[peer]
+            where = path if peer == host else f"{path} (on {peer})"
+            priorities[peer] = _int_in(f"{where}.priority", inst.get("priority", base - step * index),
+                                       1, 254)
+            state = str(inst.get("state") or ("BACKUP" if inst["nopreempt"] or index else "MASTER"))
+            if state.upper() not in STATES:
+                _fail(f"{where}.state", f"must be MASTER or BACKUP, got {state}")
+            states[peer] = state.upper()
+            if inst["nopreempt"] and states[peer] != "BACKUP":
+                _fail(f"{where}.nopreempt", "needs state BACKUP (keepalived ignores nopreempt "
+                                            "on a MASTER)")
+        if len(set(priorities.values())) != len(priorities):
+            _fail(f"{path}.priority", f"must differ between peers, got {priorities}")
+
+        networks = _host_networks((hostvars.get(host) or {}).get("ansible_facts"), mine["interface"])
+        for vip in mine["virtual_ipaddresses"]:
+            dev_networks = networks if vip["dev"] == mine["interface"] else _host_networks(
+                (hostvars.get(host) or {}).get("ansible_facts"), vip["dev"])
+            if dev_networks is None:
+                continue  # no facts gathered: nothing to compare with
+            if not any(netaddr.IPAddress(vip["ip"]) in net for net in dev_networks):
+                have = ", ".join(str(n.cidr) for n in dev_networks) or "no IPv4 address"
+                _fail(f"{path}.virtual_ipaddresses", f"{vip['ip']} is not inside the subnet of "
+                                                     f"{vip['dev']} on {host} ({have})")
+
+        for key, known, what in (("track_scripts", scripts, "keepalived_vrrp_scripts"),
+                                 ("track_processes", processes, "keepalived_track_processes")):
+            for item in mine[key]:
+                item_name = item.get("name") if isinstance(item, dict) else item
+                if item_name not in set(known):
+                    _fail(f"{path}.{key}", f"{item_name} is not defined in {what}")
+
+        unicast_peers = None
+        unicast_src = None
+        if mine.get("unicast") or mine.get("unicast_peers"):
+            addresses = {}
+            for peer in peers:
+                peer_vars = hostvars.get(peer) or {}
+                addresses[peer] = _host_address(peer, peer_vars.get("ansible_facts"),
+                                                per_peer[peer]["interface"],
+                                                per_peer[peer].get("unicast_src_ip")
+                                                or peer_vars.get("keepalived_unicast_src_ip"),
+                                                f"{path}.unicast_peers")
+            unicast_src = addresses[host]
+            others = [addresses[p] for p in peers if p != host]
+            if mine.get("unicast_peers"):
+                given = [str(netaddr.IPAddress(a)) for a in mine["unicast_peers"]]
+                if sorted(given) != sorted(others):
+                    _fail(f"{path}.unicast_peers", f"must be the other members' addresses "
+                                                   f"{sorted(others)}, got {sorted(given)}")
+            unicast_peers = others
+
+        inst = dict(mine)
+        inst.pop("master", None)
+        inst.pop("unicast", None)
+        inst.update(name=name, priority=priorities[host], state=states[host],
+                    unicast_src_ip=unicast_src, unicast_peers=unicast_peers)
+        if notify and not inst.get("notify"):
+            inst["notify"] = notify
+        resolved[name] = inst
+    return resolved
