@@ -1,0 +1,193 @@
+"""The keepalived role on a real pair: VIP placement, failover, preemption, safe reloads.
+
+Runs against the containers of inventory.yml after converge; some tests converge
+again with other variables and restore the scenario's own at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SCENARIO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(SCENARIO.parent.parent))
+
+from tests.labkit import Lab  # noqa: E402
+
+VIP = "10.213.21.100"
+CONFIG = "/etc/keepalived/keepalived.conf"
+CONVERGE = SCENARIO / "converge.yml"
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return Lab(SCENARIO / "inventory.yml")
+
+
+@pytest.fixture(scope="module")
+def nodes(lab):
+    return lab.groups["vrrp_vip"]
+
+
+def scenario_instance(lab, **changes):
+    """VI_TEST as inventory.yml defines it, with some keys changed."""
+    import yaml
+
+    data = yaml.safe_load((SCENARIO / "inventory.yml").read_text())
+    instance = dict(data["all"]["children"]["vrrp_vip"]["vars"]["keepalived_instances"]["VI_TEST"])
+    instance.update(changes)
+    return instance
+
+
+def converge_with(lab, **extra_vars):
+    return lab.playbook(CONVERGE, "-e", json.dumps(extra_vars))
+
+
+def config_digest(lab, node):
+    return lab.check(node, f"sha256sum {CONFIG}").split()[0]
+
+
+def test_vip_is_on_exactly_the_first_node(lab, nodes):
+    assert lab.holders(VIP, nodes) == [nodes[0]]
+
+
+def test_client_reaches_the_vip(lab):
+    lab.check("hastack-mol-ka-client", f"ping -c 1 -W 2 {VIP}")
+
+
+def test_rendered_priorities_follow_the_peer_order(lab, nodes):
+    assert "priority 150" in lab.check(nodes[0], f"cat {CONFIG}")
+    assert "priority 140" in lab.check(nodes[1], f"cat {CONFIG}")
+    assert "unicast_peer" in lab.check(nodes[1], f"cat {CONFIG}")
+
+
+def test_role_set_nonlocal_bind_in_the_node_namespace(lab, nodes):
+    for node in nodes:
+        assert lab.check(node, "cat /proc/sys/net/ipv4/ip_nonlocal_bind").strip() == "1", node
+        assert "net.ipv4.ip_nonlocal_bind=1" in lab.check(node, "cat /etc/sysctl.d/60-keepalived.conf")
+    # the client did not run the role: the lab itself presets nothing
+    assert lab.check("hastack-mol-ka-client", "cat /proc/sys/net/ipv4/ip_nonlocal_bind").strip() == "0"
+
+
+def test_config_check_passes_the_running_config(lab, nodes):
+    # scripts run as keepalived_script: keepalived 2.2.7 -t kills itself here (exit 143),
+    # the wrapper must still pass a good config
+    result = lab.run(nodes[0], f"/usr/local/sbin/keepalived-check-config {CONFIG}")
+    assert result.rc == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("breakage", [
+    "s/advert_int 0.1/advert_itn 0.1/",          # unknown keyword
+    "s/priority 150/priority abc/",              # bad number
+    "s/interface eth0/interface nosuch0/",       # interface that does not exist
+    "0,/^}/{/^}/d}",                             # unbalanced braces
+])
+def test_config_check_fails_a_broken_config(lab, nodes, breakage):
+    bad = "/tmp/keepalived-broken.conf"
+    lab.check(nodes[0], f"sed '{breakage}' {CONFIG} > {bad}")
+    assert lab.check(nodes[0], f"cmp -s {CONFIG} {bad} && echo same || echo differs").strip() == "differs"
+    result = lab.run(nodes[0], f"/usr/local/sbin/keepalived-check-config {bad}")
+    assert result.rc != 0, f"broken config ({breakage}) passed the check: {result.stdout}"
+
+
+def test_notify_script_logged_the_transition_to_master(lab, nodes):
+    log = lab.check(nodes[0], "cat /var/log/keepalived-transitions.log")
+    assert "INSTANCE VI_TEST MASTER" in log, log
+
+
+def test_stopping_keepalived_on_the_master_moves_the_vip_and_its_return_preempts(lab, nodes):
+    master, backup = nodes
+    lab.check(master, "systemctl stop keepalived")
+    try:
+        assert lab.wait_for_holders(VIP, nodes, [backup]) == [backup]
+        lab.check("hastack-mol-ka-client", f"ping -c 1 -W 2 {VIP}")
+        assert "INSTANCE VI_TEST MASTER" in lab.check(backup, "cat /var/log/keepalived-transitions.log")
+    finally:
+        lab.check(master, "systemctl start keepalived")
+    assert lab.wait_for_holders(VIP, nodes, [master]) == [master]
+
+
+def test_maintenance_script_hands_the_vip_away_and_back(lab, nodes):
+    master, backup = nodes
+    lab.check(master, "touch /run/keepalived-maintenance")
+    try:
+        assert lab.wait_for_holders(VIP, nodes, [backup]) == [backup]
+    finally:
+        lab.check(master, "rm -f /run/keepalived-maintenance")
+    assert lab.wait_for_holders(VIP, nodes, [master]) == [master]
+
+
+def test_a_broken_value_is_rejected_and_the_vip_stays(lab, nodes):
+    before = {node: config_digest(lab, node) for node in nodes}
+    broken = scenario_instance(lab, extra_options=["advert_int_typo 1"])
+    result = converge_with(lab, keepalived_instances={"VI_TEST": broken})
+    assert result.returncode != 0, "a config keepalived rejects was deployed"
+    assert "not a valid keepalived config" in result.stdout, result.stdout[-3000:]
+    for node in nodes:
+        assert config_digest(lab, node) == before[node], f"{node}: config replaced"
+        assert lab.check(node, "systemctl is-active keepalived").strip() == "active"
+    assert lab.holders(VIP, nodes) == [nodes[0]]
+
+
+BAD_INPUTS = [
+    ("auth_pass longer than 8",
+     {"keepalived_instances": {"VI_TEST": {"version": 2, "advert_int": 1,
+                                           "authentication": {"auth_pass": "123456789"}}}},
+     "keepalived_instances.VI_TEST.authentication.auth_pass"),
+    ("virtual_router_id out of range", {"keepalived_instances": {"VI_TEST": {"virtual_router_id": 300}}},
+     "keepalived_instances.VI_TEST.virtual_router_id"),
+    ("nopreempt with MASTER", {"keepalived_instances": {"VI_TEST": {"nopreempt": True, "state": "MASTER"}}},
+     "keepalived_instances.VI_TEST.nopreempt"),
+    ("VIP outside the subnet", {"keepalived_instances": {"VI_TEST": {"virtual_ipaddresses": ["10.213.99.100/24"]}}},
+     "keepalived_instances.VI_TEST.virtual_ipaddresses"),
+    ("same priority on both peers", {"keepalived_instances": {"VI_TEST": {"priority": 100}}},
+     "keepalived_instances.VI_TEST.priority"),
+    ("unicast peers that are not the members", {"keepalived_instances": {"VI_TEST": {"unicast_peers": ["10.213.21.99"]}}},
+     "keepalived_instances.VI_TEST.unicast_peers"),
+    ("fractional advert_int with version 2", {"keepalived_instances": {"VI_TEST": {"version": 2, "advert_int": 0.5}}},
+     "keepalived_instances.VI_TEST.advert_int"),
+    ("unknown global_defs keyword", {"keepalived_global_defs": {"vrrp_garp_interva": 1}},
+     "vrrp_garp_interva"),
+]
+
+
+@pytest.mark.parametrize("what,extra,named", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_stops_the_play_before_any_host_is_touched(lab, nodes, what, extra, named):
+    if "keepalived_instances" in extra:
+        extra = {"keepalived_instances": {"VI_TEST": scenario_instance(lab, **extra["keepalived_instances"]["VI_TEST"])}}
+    before = {node: config_digest(lab, node) for node in nodes}
+    result = converge_with(lab, **extra)
+    assert result.returncode != 0, f"{what}: the play succeeded"
+    assert named in result.stdout, f"{what}: message does not name {named}: {result.stdout[-2000:]}"
+    assert "changed=0" in result.stdout and "changed=1" not in result.stdout, result.stdout[-2000:]
+    for node in nodes:
+        assert config_digest(lab, node) == before[node], f"{what}: {node} config changed"
+
+
+def test_nopreempt_keeps_the_vip_where_it_went(lab, nodes):
+    master, backup = nodes
+    result = converge_with(lab, keepalived_instances={"VI_TEST": scenario_instance(lab, nopreempt=True)})
+    assert result.returncode == 0, result.stdout[-3000:]
+    try:
+        for node in nodes:
+            assert "nopreempt" in lab.check(node, f"cat {CONFIG}")
+            assert "state BACKUP" in lab.check(node, f"cat {CONFIG}")
+        assert lab.holders(VIP, nodes) == [master], "the reload moved the VIP"
+        lab.check(master, "systemctl stop keepalived")
+        assert lab.wait_for_holders(VIP, nodes, [backup]) == [backup]
+        lab.check(master, "systemctl start keepalived")
+        # watch for 3 s (30 advert intervals; preemption takes < 0.5 s): the VIP must stay
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            assert lab.holders(VIP, nodes) == [backup], "the returning node preempted"
+            time.sleep(0.2)
+        assert lab.check(master, "systemctl is-active keepalived").strip() == "active"
+    finally:
+        restored = lab.playbook(CONVERGE)
+        assert restored.returncode == 0, restored.stdout[-3000:]
+    # preemption is back: the first node, now MASTER with the higher priority, takes the VIP
+    assert lab.wait_for_holders(VIP, nodes, [master]) == [master]

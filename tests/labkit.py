@@ -1,0 +1,84 @@
+"""Helpers the Molecule verifiers share: reach lab hosts, find VIPs, rerun playbooks.
+
+Every wait here is bounded (count and time) and ends in an assertion by the
+caller; nothing sleeps in place of checking.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import subprocess
+import time
+from pathlib import Path
+
+import testinfra
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def venv_bin(name: str) -> str:
+    """A tool from the venv that runs the tests (ansible-playbook, ...)."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+class Lab:
+    """The hosts of a scenario inventory, reached with podman exec."""
+
+    def __init__(self, inventory: Path):
+        self.inventory = Path(inventory)
+        data = yaml.safe_load(self.inventory.read_text())
+        self.groups: dict[str, list[str]] = {}
+        self.addresses: dict[str, dict[str, str]] = {}
+        self._walk("all", data["all"])
+        self.hosts = {name: testinfra.get_host(f"podman://{name}") for name in self.addresses}
+
+    def _walk(self, group: str, node: dict) -> list[str]:
+        members = []
+        for name, host_vars in (node.get("hosts") or {}).items():
+            self.addresses[name] = (host_vars or {}).get("lab_addresses", {})
+            members.append(name)
+        for child, child_node in (node.get("children") or {}).items():
+            members += self._walk(child, child_node or {})
+        self.groups[group] = members
+        return members
+
+    def run(self, host: str, command: str, *args) -> subprocess.CompletedProcess:
+        """Run a command on a lab host and return the result (no check)."""
+        return self.hosts[host].run(command, *args)
+
+    def check(self, host: str, command: str, *args) -> str:
+        """Run a command that must succeed; return its stdout."""
+        result = self.hosts[host].run(command, *args)
+        assert result.rc == 0, (f"{host}: `{result.command}` exited {result.rc}: "
+                                f"{result.stdout}{result.stderr}")
+        return result.stdout
+
+    def holders(self, vip: str, nodes: list[str]) -> list[str]:
+        """The nodes that have vip configured on any interface."""
+        held = []
+        for node in nodes:
+            out = self.check(node, "ip -o -4 addr show")
+            if any(line.split()[3].split("/")[0] == vip for line in out.splitlines()):
+                held.append(node)
+        return held
+
+    def wait_for_holders(self, vip: str, nodes: list[str], expected: list[str],
+                         timeout: float = 10.0, interval: float = 0.1) -> list[str]:
+        """Poll until exactly `expected` hold the VIP or time runs out; return the last seen."""
+        deadline = time.monotonic() + timeout
+        seen = self.holders(vip, nodes)
+        while sorted(seen) != sorted(expected) and time.monotonic() < deadline:
+            time.sleep(interval)
+            seen = self.holders(vip, nodes)
+        return seen
+
+    def playbook(self, playbook: Path, *extra: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        """Run ansible-playbook against this lab's inventory; return the result (no check)."""
+        env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+                   ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+        cmd = [venv_bin("ansible-playbook"), "-i", str(self.inventory), str(playbook), *extra]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
+                              cwd=REPO)
