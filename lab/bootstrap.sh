@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Prepares this machine for the lab and the tests, idempotently:
+# podman and its needs (lab/lab.py install), the Python venv from
+# requirements.txt (.venv), and the lab image (built once, then cached).
+# Needs root (rootful podman), Debian 12, and Python 3.11.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "bootstrap: the lab needs root (rootful podman)" >&2
+    exit 1
+fi
+
+python3 lab/lab.py install
+
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
+    echo "bootstrap: installing the Python requirements into .venv"
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+    echo "$want" > .venv/.requirements.sha256
+fi
+
+.venv/bin/python lab/lab.py image
