@@ -191,3 +191,70 @@ def test_nopreempt_keeps_the_vip_where_it_went(lab, nodes):
         assert restored.returncode == 0, restored.stdout[-3000:]
     # preemption is back: the first node, now MASTER with the higher priority, takes the VIP
     assert lab.wait_for_holders(VIP, nodes, [master]) == [master]
+
+
+def main_pid(lab, node):
+    return lab.check(node, "systemctl show -p MainPID --value keepalived").strip()
+
+
+def test_a_config_change_reloads_and_keeps_the_vip(lab, nodes):
+    pids = {node: main_pid(lab, node) for node in nodes}
+    result = converge_with(lab, keepalived_global_defs={"vrrp_garp_master_refresh": 60})
+    try:
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert "RUNNING HANDLER [hastack.dns_dhcp.keepalived : Reload keepalived]" in result.stdout
+        for node in nodes:
+            assert "vrrp_garp_master_refresh 60" in lab.check(node, f"cat {CONFIG}")
+            assert main_pid(lab, node) == pids[node], f"{node}: keepalived was restarted, not reloaded"
+        assert lab.holders(VIP, nodes) == [nodes[0]]
+    finally:
+        restored = lab.playbook(CONVERGE)
+        assert restored.returncode == 0, restored.stdout[-3000:]
+
+
+def test_every_supported_block_renders_a_config_keepalived_runs(lab, nodes):
+    """Sync group, static addresses and routes, track_process, virtual routes, mail settings."""
+    extra = {
+        "keepalived_global_defs": {
+            "vrrp_garp_master_delay": 1, "vrrp_garp_master_repeat": 3, "vrrp_garp_interval": 0.001,
+            "vrrp_gna_interval": 0.001, "vrrp_skip_check_adv_addr": True,
+            "notification_email": ["noc@example.invalid"],
+            "notification_email_from": "keepalived@example.invalid",
+            "smtp_server": "127.0.0.1", "smtp_connect_timeout": 5,
+        },
+        "keepalived_static_ipaddress": ["10.213.121.1/32 dev lo no_track"],
+        "keepalived_static_routes": ["blackhole 10.213.122.0/24 no_track"],
+        "keepalived_track_processes": {"journald": {"process": "systemd-journal", "weight": 0, "delay": 1}},
+        "keepalived_sync_groups": {"SG_TEST": {"group": ["VI_TEST", "VI_TEST2"],
+                                               "notify_master": "/usr/bin/true"}},
+        "keepalived_instances": {
+            "VI_TEST": scenario_instance(
+                lab,
+                virtual_ipaddresses=[{"address": "10.213.21.100/24", "label": "eth0:vip"}],
+                virtual_routes=["blackhole 10.213.123.0/24 no_track"],
+                track_scripts=[], track_processes=["journald"], track_interfaces=["lo"],
+                preempt_delay=0, garp_master_delay=1),
+            "VI_TEST2": scenario_instance(lab, virtual_router_id=72, track_scripts=[],
+                                          virtual_ipaddresses=["10.213.21.101/24"]),
+        },
+    }
+    result = converge_with(lab, **extra)
+    try:
+        assert result.returncode == 0, result.stdout[-3000:]
+        conf = lab.check(nodes[0], f"cat {CONFIG}")
+        for expected in ("vrrp_sync_group SG_TEST", "vrrp_track_process journald", "static_routes",
+                         "notification_email {", "label eth0:vip", "track_interface {"):
+            assert expected in conf, f"{expected!r} missing from the rendered config"
+        assert lab.wait_for_holders(VIP, nodes, [nodes[0]]) == [nodes[0]]
+        assert lab.wait_for_holders("10.213.21.101", nodes, [nodes[0]]) == [nodes[0]]
+        assert "10.213.121.1/32" in lab.check(nodes[0], "ip -o -4 addr show dev lo")
+        assert "blackhole 10.213.122.0/24" in lab.check(nodes[0], "ip route show type blackhole")
+        assert "blackhole 10.213.123.0/24" in lab.check(nodes[0], "ip route show type blackhole")
+        assert "blackhole 10.213.123.0/24" not in lab.check(nodes[1], "ip route show type blackhole")
+    finally:
+        restored = lab.playbook(CONVERGE)
+        assert restored.returncode == 0, restored.stdout[-3000:]
+    # the reload back to the scenario's config removed what it no longer names
+    assert lab.wait_for_holders(VIP, nodes, [nodes[0]]) == [nodes[0]]
+    assert lab.holders("10.213.21.101", nodes) == []
+    assert "10.213.121.1" not in lab.check(nodes[0], "ip -o -4 addr show dev lo")
