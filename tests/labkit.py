@@ -82,3 +82,54 @@ class Lab:
         cmd = [venv_bin("ansible-playbook"), "-i", str(self.inventory), str(playbook), *extra]
         return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
                               cwd=REPO)
+
+
+def parse_dhclient_lease(text: str) -> dict:
+    """The last lease of a dhclient lease file as a dict of its options."""
+    block = text.rsplit("lease {", 1)[-1]
+    lease = {}
+    for line in block.splitlines():
+        line = line.strip().rstrip(";")
+        if line.startswith("fixed-address "):
+            lease["address"] = line.split()[1]
+        elif line.startswith("option "):
+            _, name, value = line.split(" ", 2)
+            lease[name] = value.strip('"')
+    return lease
+
+
+class DhcpClients:
+    """Real DHCP clients (dhclient) on macvlan interfaces of a lab host: each a new MAC."""
+
+    def __init__(self, lab: Lab, host: str, parent: str = "eth0"):
+        self.lab, self.host, self.parent, self.count = lab, host, parent, 0
+
+    def lease(self, timeout: int = 30) -> dict:
+        """Obtain a lease on a fresh interface; returns the lease options (address, routers, ...)."""
+        self.count += 1
+        name = f"dh{self.count}"
+        self.lab.run(self.host, f"ip link del {name}")
+        self.lab.check(self.host, f"ip link add {name} link {self.parent} type macvlan mode bridge")
+        self.lab.check(self.host, f"ip link set {name} up")
+        try:
+            result = self.lab.run(
+                self.host,
+                f"timeout {timeout} dhclient -1 -lf /tmp/{name}.leases -pf /tmp/{name}.pid "
+                f"-sf /bin/true {name}")
+            assert result.rc == 0, f"{self.host}/{name}: no lease: {result.stdout}{result.stderr}"
+            lease = parse_dhclient_lease(self.lab.check(self.host, f"cat /tmp/{name}.leases"))
+        finally:
+            self.lab.run(self.host, f"sh -c 'kill $(cat /tmp/{name}.pid) 2>/dev/null; ip link del {name}'")
+        assert "address" in lease, lease
+        return lease
+
+
+def dig(lab: Lab, host: str, server: str, name: str, *options: str) -> str:
+    """Answer of a query from a lab host (dig +short), '' when none."""
+    return lab.check(host, f"dig +time=1 +tries=2 +short {' '.join(options)} @{server} {name}").strip()
+
+
+def leased_addresses(lab: Lab, host: str, leasefile: str = "/var/lib/misc/dnsmasq.leases") -> set:
+    """Addresses in a dnsmasq lease file."""
+    out = lab.run(host, f"cat {leasefile}").stdout
+    return {line.split()[2] for line in out.splitlines() if len(line.split()) > 2}

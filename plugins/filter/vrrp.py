@@ -14,12 +14,12 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.vrrp import (
 
 
 def vrrp_instances(instances, host, peers, hostvars, defaults=None, scripts=(), processes=(),
-                   notify=None):
+                   notify=None, files=()):
     """Resolve keepalived_instances for one host; fail with the variable's name on bad input."""
     try:
         return resolve_instances(host, instances, peers, hostvars, defaults=defaults,
                                  scripts=list(scripts or ()), processes=list(processes or ()),
-                                 notify=notify)
+                                 notify=notify, files=list(files or ()))
     except VrrpError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 

@@ -23,7 +23,7 @@ INSTANCE_KEYS = {
     "interface", "virtual_router_id", "priority", "state", "master", "priority_base",
     "priority_step", "version", "advert_int", "authentication", "virtual_ipaddresses",
     "virtual_routes", "unicast", "unicast_src_ip", "unicast_peers", "track_interfaces",
-    "track_scripts", "track_processes", "nopreempt", "preempt_delay", "garp_master_delay",
+    "track_scripts", "track_processes", "track_files", "nopreempt", "preempt_delay", "garp_master_delay",
     "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify",
     "extra_options",
 }
@@ -147,7 +147,7 @@ def _normalise(name, raw, defaults, path):
     inst["virtual_ipaddresses"] = _vips(f"{path}.virtual_ipaddresses",
                                         inst.get("virtual_ipaddresses"), inst["interface"])
     inst["nopreempt"] = bool(inst.get("nopreempt", False))
-    for key in ("track_interfaces", "track_scripts", "track_processes", "virtual_routes",
+    for key in ("track_interfaces", "track_scripts", "track_processes", "track_files", "virtual_routes",
                 "extra_options"):
         value = inst.get(key) or []
         if not isinstance(value, list):
@@ -157,14 +157,14 @@ def _normalise(name, raw, defaults, path):
 
 
 def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(),
-                      processes=(), notify=None):
+                      processes=(), notify=None, files=()):
     """Return this host's instances, fully resolved, or raise VrrpError.
 
     host: this node's inventory name; instances: its keepalived_instances;
     peers: inventory names of the VRRP cluster, in priority order;
     hostvars: the peers' variables (keepalived_instances, ansible_facts,
-    keepalived_unicast_src_ip); scripts/processes: names of the defined
-    vrrp_script / vrrp_track_process blocks; notify: the default notify script.
+    keepalived_unicast_src_ip); scripts/processes/files: names of the defined
+    vrrp_script / vrrp_track_process / vrrp_track_file blocks; notify: the default notify script.
     """
     peers = list(peers or [])
     if host not in peers:
@@ -240,7 +240,8 @@ def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(
                                                      f"{vip['dev']} on {host} ({have})")
 
         for key, known, what in (("track_scripts", scripts, "keepalived_vrrp_scripts"),
-                                 ("track_processes", processes, "keepalived_track_processes")):
+                                 ("track_processes", processes, "keepalived_track_processes"),
+                                 ("track_files", files, "keepalived_track_files")):
             for item in mine[key]:
                 item_name = item.get("name") if isinstance(item, dict) else item
                 if item_name not in set(known):

@@ -1,0 +1,30 @@
+# -*- coding: utf-8 -*-
+# Copyright: hastack.dns_dhcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters for DHCP pools: split one pool among servers, derive one node's ranges."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import (
+    PoolError,
+    dhcp_plan,
+    split_pool,
+)
+
+
+def _wrap(func):
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except PoolError as exc:
+            raise AnsibleFilterError(str(exc)) from exc
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+class FilterModule:
+    def filters(self):
+        return {"split_pool": _wrap(split_pool), "dhcp_plan": _wrap(dhcp_plan)}
