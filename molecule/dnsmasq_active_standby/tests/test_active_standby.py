@@ -1,0 +1,256 @@
+"""dnsmasq active/standby behind a keepalived VIP: DNS on the VIP, split DHCP, failover, drill."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SCENARIO = Path(__file__).resolve().parent.parent
+REPO = SCENARIO.parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.labkit import DhcpClients, Lab, dig, leased_addresses  # noqa: E402
+
+VIP = "10.213.30.100"
+CLIENT = "hastack-mol-as-client"
+CONVERGE = SCENARIO / "converge.yml"
+HALVES = {"hastack-mol-as1": ("10.213.30.150", "10.213.30.174"),
+          "hastack-mol-as2": ("10.213.30.175", "10.213.30.199")}
+ADDRESS = {"hastack-mol-as1": "10.213.30.11", "hastack-mol-as2": "10.213.30.12"}
+
+
+def last_octet(address):
+    return int(address.rsplit(".", 1)[1])
+
+
+def in_half(address, node):
+    start, end = HALVES[node]
+    return last_octet(start) <= last_octet(address) <= last_octet(end)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return Lab(SCENARIO / "inventory.yml")
+
+
+@pytest.fixture(scope="module")
+def nodes(lab):
+    return lab.groups["dnsmasq_active_standby"]
+
+
+@pytest.fixture(scope="module")
+def dhcp(lab):
+    return DhcpClients(lab, CLIENT)
+
+
+def server_of(lease):
+    return next(node for node, addr in ADDRESS.items() if addr == lease["dhcp-server-identifier"])
+
+
+def test_vip_is_on_the_first_node_only(lab, nodes):
+    assert lab.holders(VIP, nodes) == [nodes[0]]
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("www.lab.hastack.internal", "10.213.30.80"),
+    ("files.lab.hastack.internal", "nas.lab.hastack.internal.\n10.213.30.81"),
+])
+def test_dns_is_answered_through_the_vip(lab, name, expected):
+    assert dig(lab, CLIENT, VIP, name) == expected
+
+
+def test_aaaa_and_ptr_records(lab):
+    assert dig(lab, CLIENT, VIP, "nas.lab.hastack.internal", "AAAA") == "fd00:213:30::81"
+    assert dig(lab, CLIENT, VIP, "-x 10.213.30.81") == "nas.lab.hastack.internal."
+
+
+def test_both_nodes_serve_the_same_data(lab, nodes):
+    for node in nodes:
+        assert dig(lab, CLIENT, ADDRESS[node], "www.lab.hastack.internal") == "10.213.30.80"
+    hosts = {lab.check(node, "sha256sum /etc/dnsmasq.hastack.hosts").split()[0] for node in nodes}
+    assert len(hosts) == 1, "the hosts files differ between the nodes"
+
+
+def test_dnsmasq_listens_only_on_its_addresses(lab, nodes):
+    for node in nodes:
+        sockets = lab.check(node, "ss -Hlnu 'sport = :53'")
+        bound = sorted(line.split()[3].rsplit(":", 1)[0] for line in sockets.splitlines())
+        assert bound == sorted(["127.0.0.1", ADDRESS[node], VIP]), f"{node}: {bound}"
+
+
+def test_names_that_are_not_local_are_not_resolved(lab):
+    """No upstream servers: an outside name gets no answer (and no query leaves the lab)."""
+    assert dig(lab, CLIENT, VIP, "example.com") == ""
+
+
+def test_each_node_serves_only_its_half_of_the_pool(lab, nodes):
+    for node in nodes:
+        conf = lab.check(node, "cat /etc/dnsmasq.d/hastack.conf")
+        start, end = HALVES[node]
+        assert f"dhcp-range=set:lan,{start},{end},255.255.255.0,1h" in conf
+        assert "dhcp-authoritative" not in conf
+
+
+def test_a_dhcp_client_gets_a_lease_in_its_servers_half(lab, dhcp):
+    lease = dhcp.lease()
+    node = server_of(lease)
+    assert in_half(lease["address"], node), lease
+    assert lease["routers"] == "10.213.30.254"
+    assert lease["domain-name-servers"] == VIP
+    assert lease["domain-name"] == "lab.hastack.internal"
+
+
+def test_the_first_node_grants_from_its_half_when_it_answers_alone(lab, nodes, dhcp):
+    master, backup = nodes
+    lab.check(backup, "systemctl stop dnsmasq")
+    try:
+        lease = dhcp.lease()
+    finally:
+        lab.check(backup, "systemctl start dnsmasq")
+    assert server_of(lease) == master and in_half(lease["address"], master), lease
+
+
+def test_health_checks_tell_a_dead_dnsmasq(lab, nodes):
+    backup = nodes[1]
+    for check in ("dnsmasq-check-dns", "dnsmasq-check-dhcp"):
+        lab.check(backup, f"/usr/local/libexec/hastack/{check}")
+    lab.check(backup, "systemctl start hastack-dnsmasq-monitor.service")
+    lab.check(backup, "systemctl stop dnsmasq")
+    try:
+        for check in ("dnsmasq-check-dns", "dnsmasq-check-dhcp"):
+            assert lab.run(backup, f"/usr/local/libexec/hastack/{check}").rc != 0, check
+        assert lab.check(backup, "cat /run/hastack/dnsmasq.down").strip() == "1"
+        assert lab.run(backup, "systemctl start hastack-dnsmasq-monitor.service").rc != 0
+        assert "ALERT" in lab.check(backup, "journalctl -t dnsmasq-monitor --no-pager -n 5")
+    finally:
+        lab.check(backup, "systemctl start dnsmasq")
+    assert lab.check(backup, "cat /run/hastack/dnsmasq.down").strip() == "0"
+
+
+def test_systemd_restarts_a_crashed_dnsmasq(lab, nodes):
+    backup = nodes[1]
+    # earlier tests started dnsmasq by hand: clear the start-rate counter (StartLimitBurst)
+    lab.check(backup, "systemctl reset-failed dnsmasq")
+    before = lab.check(backup, "systemctl show -p MainPID --value dnsmasq").strip()
+    lab.check(backup, "kill -9 " + before)
+    deadline = time.monotonic() + 20  # RestartSec=5
+    after = before
+    while time.monotonic() < deadline and after in (before, "0"):
+        time.sleep(0.5)
+        after = lab.check(backup, "systemctl show -p MainPID --value dnsmasq").strip()
+    assert after not in (before, "0"), "dnsmasq was not restarted"
+    assert dig(lab, CLIENT, ADDRESS[backup], "www.lab.hastack.internal") == "10.213.30.80"
+
+
+def test_stopping_dnsmasq_on_the_master_moves_the_vip_at_once(lab, nodes, dhcp):
+    master, backup = nodes
+    lab.check(master, "systemctl stop dnsmasq")
+    try:
+        assert lab.wait_for_holders(VIP, nodes, [backup], timeout=5) == [backup]
+        assert dig(lab, CLIENT, VIP, "www.lab.hastack.internal") == "10.213.30.80"
+        lease = dhcp.lease()
+        assert server_of(lease) == backup and in_half(lease["address"], backup), lease
+    finally:
+        lab.check(master, "systemctl start dnsmasq")
+    assert lab.wait_for_holders(VIP, nodes, [master]) == [master]
+
+
+def test_a_dead_master_node_hands_over_dns_and_dhcp(lab, nodes, dhcp):
+    master, backup = nodes
+    subprocess.run(["podman", "pause", master], check=True, capture_output=True)
+    try:
+        assert lab.wait_for_holders(VIP, [backup], [backup], timeout=5) == [backup]
+        assert dig(lab, CLIENT, VIP, "www.lab.hastack.internal") == "10.213.30.80"
+        lease = dhcp.lease()
+        assert server_of(lease) == backup and in_half(lease["address"], backup), lease
+    finally:
+        subprocess.run(["podman", "unpause", master], check=True, capture_output=True)
+    assert lab.wait_for_holders(VIP, nodes, [master]) == [master]
+
+
+def test_no_address_was_handed_out_by_both_nodes(lab, nodes):
+    leases = {node: leased_addresses(lab, node) for node in nodes}
+    assert all(leases.values()), f"each node should have granted leases by now: {leases}"
+    assert not leases[nodes[0]] & leases[nodes[1]], leases
+    for node in nodes:
+        assert all(in_half(address, node) for address in leases[node]), (node, leases[node])
+
+
+def test_the_failover_drill(lab, capsys):
+    result = lab.playbook(REPO / "playbooks/failover_drill.yml", "-e", "drill_group=dnsmasq_active_standby")
+    rows = [line.strip().strip('"- ').replace("DRILL ", "")
+            for line in result.stdout.splitlines() if "DRILL " in line]
+    with capsys.disabled():
+        print("\nfailover drill (dnsmasq_active_standby):\n  " + "\n  ".join(rows))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert len(rows) == 5, rows  # header + four methods
+    for row in rows[1:]:
+        method, sent, unanswered, outage, holder = row.split()
+        assert int(sent) > 100 and int(unanswered) < int(sent), row
+        assert holder == "hastack-mol-as2", row
+
+
+def test_a_host_record_change_is_applied_by_a_reload(lab, nodes):
+    pids = {node: lab.check(node, "systemctl show -p MainPID --value dnsmasq").strip() for node in nodes}
+    records = {"www.lab.hastack.internal": "10.213.30.80", "new.lab.hastack.internal": "10.213.30.82",
+               "nas.lab.hastack.internal": ["10.213.30.81", "fd00:213:30::81"]}
+    result = lab.playbook(CONVERGE, "-e", json.dumps({"dnsmasq_host_records": records}))
+    try:
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert dig(lab, CLIENT, VIP, "new.lab.hastack.internal") == "10.213.30.82"
+        for node in nodes:
+            now = lab.check(node, "systemctl show -p MainPID --value dnsmasq").strip()
+            assert now == pids[node], f"{node}: dnsmasq was restarted for a hosts change"
+    finally:
+        assert lab.playbook(CONVERGE).returncode == 0
+    assert dig(lab, CLIENT, VIP, "new.lab.hastack.internal") == ""
+
+
+def test_a_broken_option_is_rejected_and_dnsmasq_keeps_running(lab, nodes):
+    before = {node: lab.check(node, "sha256sum /etc/dnsmasq.d/hastack.conf") for node in nodes}
+    result = lab.playbook(CONVERGE, "-e", json.dumps({"dnsmasq_extra_options": ["cache-sise=100"]}))
+    assert result.returncode != 0
+    assert "bad option" in result.stdout or "unrecognized option" in result.stdout, result.stdout[-2000:]
+    for node in nodes:
+        assert lab.check(node, "sha256sum /etc/dnsmasq.d/hastack.conf") == before[node]
+        assert lab.check(node, "systemctl is-active dnsmasq").strip() == "active"
+    assert dig(lab, CLIENT, VIP, "www.lab.hastack.internal") == "10.213.30.80"
+
+
+POOL = {"subnet": "10.213.30.0/24", "start": "10.213.30.150", "end": "10.213.30.199", "tag": "lan"}
+BAD_INPUTS = [
+    ("overlapping pools",
+     {"dnsmasq_dhcp_pools": [POOL, dict(POOL, start="10.213.30.190", end="10.213.30.210", tag="b")]},
+     "dnsmasq_dhcp_pools"),
+    ("range outside the subnet", {"dnsmasq_dhcp_pools": [dict(POOL, end="10.213.31.20")]},
+     "dnsmasq_dhcp_pools[0].end"),
+    ("pool not on the DHCP interface", {"dnsmasq_dhcp_pools": [dict(POOL, subnet="10.213.99.0/24",
+                                                                   start="10.213.99.10", end="10.213.99.20")],
+                                      "dnsmasq_dhcp_hosts": []},
+     "dnsmasq_dhcp_pools: 10.213.99.0/24 is not the subnet of eth0"),
+    ("reservation inside the other node's range",
+     {"dnsmasq_dhcp_hosts": [{"mac": "02:42:0a:d5:1e:15", "ip": "10.213.30.180"}]},
+     "dnsmasq_dhcp_hosts[0].ip: 10.213.30.180 is inside the dynamic range"),
+    ("authoritative on a split pool", {"dnsmasq_dhcp_authoritative": True}, "dnsmasq_dhcp_authoritative"),
+    ("VIP outside the subnet",
+     {"keepalived_instances": {"VI_DNS": {"interface": "eth0", "virtual_router_id": 30,
+                                          "virtual_ipaddresses": ["10.213.99.100/24"], "unicast": True}}},
+     "keepalived_instances.VI_DNS.virtual_ipaddresses"),
+]
+
+
+@pytest.mark.parametrize("what,extra,named", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_stops_the_play_before_any_host_is_touched(lab, nodes, what, extra, named):
+    before = {node: lab.check(node, "sha256sum /etc/dnsmasq.d/hastack.conf /etc/keepalived/keepalived.conf")
+              for node in nodes}
+    result = lab.playbook(CONVERGE, "-e", json.dumps(extra))
+    assert result.returncode != 0, f"{what}: the play succeeded"
+    assert named in result.stdout, f"{what}: message does not name {named}: {result.stdout[-2000:]}"
+    assert "changed=0" in result.stdout and "changed=1" not in result.stdout, result.stdout[-2000:]
+    for node in nodes:
+        assert lab.check(node, "sha256sum /etc/dnsmasq.d/hastack.conf /etc/keepalived/keepalived.conf") == before[node]
