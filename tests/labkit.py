@@ -133,3 +133,17 @@ def leased_addresses(lab: Lab, host: str, leasefile: str = "/var/lib/misc/dnsmas
     """Addresses in a dnsmasq lease file."""
     out = lab.run(host, f"cat {leasefile}").stdout
     return {line.split()[2] for line in out.splitlines() if len(line.split()) > 2}
+
+
+def assert_rejected_before_any_change(lab: Lab, playbook: Path, nodes: list[str], extra: dict,
+                                      named: str, files: str) -> None:
+    """Converge with bad extra vars: the play must fail naming `named` and change nothing."""
+    import json
+
+    before = {node: lab.check(node, f"sha256sum {files}") for node in nodes}
+    result = lab.playbook(playbook, "-e", json.dumps(extra))
+    assert result.returncode != 0, f"the play succeeded with {extra}"
+    assert named in result.stdout, f"the message does not name {named}: {result.stdout[-2000:]}"
+    assert "changed=0" in result.stdout and "changed=1" not in result.stdout, result.stdout[-2000:]
+    for node in nodes:
+        assert lab.check(node, f"sha256sum {files}") == before[node], f"{node}: {files} changed"

@@ -14,7 +14,7 @@ SCENARIO = Path(__file__).resolve().parent.parent
 REPO = SCENARIO.parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.labkit import DhcpClients, Lab, dig, leased_addresses  # noqa: E402
+from tests.labkit import DhcpClients, Lab, assert_rejected_before_any_change, dig, leased_addresses  # noqa: E402
 
 VIP = "10.213.30.100"
 CLIENT = "hastack-mol-as-client"
@@ -246,11 +246,5 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize("what,extra,named", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_bad_input_stops_the_play_before_any_host_is_touched(lab, nodes, what, extra, named):
-    before = {node: lab.check(node, "sha256sum /etc/dnsmasq.d/hastack.conf /etc/keepalived/keepalived.conf")
-              for node in nodes}
-    result = lab.playbook(CONVERGE, "-e", json.dumps(extra))
-    assert result.returncode != 0, f"{what}: the play succeeded"
-    assert named in result.stdout, f"{what}: message does not name {named}: {result.stdout[-2000:]}"
-    assert "changed=0" in result.stdout and "changed=1" not in result.stdout, result.stdout[-2000:]
-    for node in nodes:
-        assert lab.check(node, "sha256sum /etc/dnsmasq.d/hastack.conf /etc/keepalived/keepalived.conf") == before[node]
+    assert_rejected_before_any_change(lab, CONVERGE, nodes, extra, named,
+                                      "/etc/dnsmasq.d/hastack.conf /etc/keepalived/keepalived.conf")

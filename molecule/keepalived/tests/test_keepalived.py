@@ -16,7 +16,7 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
-from tests.labkit import Lab  # noqa: E402
+from tests.labkit import Lab, assert_rejected_before_any_change  # noqa: E402
 
 VIP = "10.213.21.100"
 CONFIG = "/etc/keepalived/keepalived.conf"
@@ -159,13 +159,7 @@ BAD_INPUTS = [
 def test_bad_input_stops_the_play_before_any_host_is_touched(lab, nodes, what, extra, named):
     if "keepalived_instances" in extra:
         extra = {"keepalived_instances": {"VI_TEST": scenario_instance(lab, **extra["keepalived_instances"]["VI_TEST"])}}
-    before = {node: config_digest(lab, node) for node in nodes}
-    result = converge_with(lab, **extra)
-    assert result.returncode != 0, f"{what}: the play succeeded"
-    assert named in result.stdout, f"{what}: message does not name {named}: {result.stdout[-2000:]}"
-    assert "changed=0" in result.stdout and "changed=1" not in result.stdout, result.stdout[-2000:]
-    for node in nodes:
-        assert config_digest(lab, node) == before[node], f"{what}: {node} config changed"
+    assert_rejected_before_any_change(lab, CONVERGE, nodes, extra, named, CONFIG)
 
 
 def test_nopreempt_keeps_the_vip_where_it_went(lab, nodes):

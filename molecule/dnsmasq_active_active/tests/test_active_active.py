@@ -1,0 +1,91 @@
+"""dnsmasq active/active: both nodes answer DNS, DHCP hands out both, split scope."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+SCENARIO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(SCENARIO.parent.parent))
+
+from tests.labkit import DhcpClients, Lab, assert_rejected_before_any_change, dig, leased_addresses  # noqa: E402
+
+CLIENT = "hastack-mol-aa-client"
+ADDRESS = {"hastack-mol-aa1": "10.213.31.11", "hastack-mol-aa2": "10.213.31.12"}
+HALVES = {"hastack-mol-aa1": (100, 149), "hastack-mol-aa2": (150, 199)}
+
+
+def in_half(address, node):
+    low, high = HALVES[node]
+    return low <= int(address.rsplit(".", 1)[1]) <= high
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return Lab(SCENARIO / "inventory.yml")
+
+
+@pytest.fixture(scope="module")
+def nodes(lab):
+    return lab.groups["dnsmasq_active_active"]
+
+
+@pytest.fixture(scope="module")
+def dhcp(lab):
+    return DhcpClients(lab, CLIENT)
+
+
+def test_no_vip_and_no_keepalived(lab, nodes):
+    for node in nodes:
+        assert lab.run(node, "systemctl is-active keepalived").stdout.strip() != "active"
+
+
+def test_both_nodes_answer_dns(lab, nodes):
+    for node in nodes:
+        assert dig(lab, CLIENT, ADDRESS[node], "www.lab.hastack.internal") == "10.213.31.80", node
+
+
+@pytest.mark.parametrize("alone", [0, 1])
+def test_each_node_alone_leases_from_its_half_and_hands_out_both_dns_servers(lab, nodes, dhcp, alone):
+    node, other = nodes[alone], nodes[1 - alone]
+    lab.check(other, "systemctl stop dnsmasq")
+    try:
+        lease = dhcp.lease()
+    finally:
+        lab.check(other, "systemctl start dnsmasq")
+    assert lease["dhcp-server-identifier"] == ADDRESS[node], lease
+    assert in_half(lease["address"], node), lease
+    assert lease["domain-name-servers"] == "10.213.31.11,10.213.31.12"
+    assert lease["routers"] == "10.213.31.254"
+
+
+def test_dns_keeps_working_on_the_other_node_when_one_dies(lab, nodes):
+    lab.check(nodes[0], "systemctl stop dnsmasq")
+    try:
+        assert dig(lab, CLIENT, ADDRESS[nodes[1]], "www.lab.hastack.internal") == "10.213.31.80"
+    finally:
+        lab.check(nodes[0], "systemctl start dnsmasq")
+
+
+def test_the_leases_are_disjoint_and_in_each_nodes_half(lab, nodes):
+    leases = {node: leased_addresses(lab, node) for node in nodes}
+    assert all(leases.values()), leases
+    assert not leases[nodes[0]] & leases[nodes[1]], leases
+    for node in nodes:
+        assert all(in_half(address, node) for address in leases[node]), (node, leases[node])
+
+
+POOL = {"subnet": "10.213.31.0/24", "start": "10.213.31.100", "end": "10.213.31.199"}
+
+
+@pytest.mark.parametrize("extra,named", [
+    ({"dnsmasq_dhcp_pools": [POOL, dict(POOL, start="10.213.31.150", end="10.213.31.220")]}, "overlaps"),
+    ({"dnsmasq_dhcp_hosts": [{"mac": "02:00:00:00:00:01", "ip": "10.213.31.120"}]},
+     "dnsmasq_dhcp_hosts[0].ip: 10.213.31.120 is inside the dynamic range 10.213.31.100-10.213.31.149 of hastack-mol-aa1"),
+    ({"dnsmasq_dhcp_pools": [dict(POOL, split=False)]}, "dnsmasq_dhcp_pools[0].split"),
+], ids=["overlapping pools", "reservation in a dynamic range", "unsplit pool on two servers"])
+def test_bad_input_stops_the_play_before_any_host_is_touched(lab, nodes, extra, named):
+    assert_rejected_before_any_change(lab, SCENARIO / "converge.yml", nodes, extra, named,
+                                      "/etc/dnsmasq.d/hastack.conf")

@@ -1,0 +1,74 @@
+"""dnsmasq split roles: the DNS VIP's master is node 1, the DHCP VIP's master node 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCENARIO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(SCENARIO.parent.parent))
+
+from tests.labkit import DhcpClients, Lab, assert_rejected_before_any_change, dig  # noqa: E402
+
+CLIENT = "hastack-mol-sr-client"
+DNS_VIP, DHCP_VIP = "10.213.32.100", "10.213.32.101"
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return Lab(SCENARIO / "inventory.yml")
+
+
+@pytest.fixture(scope="module")
+def nodes(lab):
+    return lab.groups["dnsmasq_split_roles"]
+
+
+@pytest.fixture(scope="module")
+def dhcp(lab):
+    return DhcpClients(lab, CLIENT)
+
+
+def test_each_vip_has_its_own_master(lab, nodes):
+    assert lab.holders(DNS_VIP, nodes) == [nodes[0]]
+    assert lab.holders(DHCP_VIP, nodes) == [nodes[1]]
+
+
+def test_dns_through_the_dns_vip_and_a_lease(lab, dhcp):
+    assert dig(lab, CLIENT, DNS_VIP, "www.lab.hastack.internal") == "10.213.32.80"
+    lease = dhcp.lease()
+    assert lease["domain-name-servers"] == DNS_VIP
+    assert 150 <= int(lease["address"].rsplit(".", 1)[1]) <= 199, lease
+
+
+@pytest.mark.parametrize("dead,vip,survivor", [(1, DHCP_VIP, 0), (0, DNS_VIP, 1)],
+                         ids=["DHCP master dies", "DNS master dies"])
+def test_each_node_backs_up_the_other(lab, nodes, dhcp, dead, vip, survivor):
+    dead_node, survivor_node = nodes[dead], nodes[survivor]
+    subprocess.run(["podman", "pause", dead_node], check=True, capture_output=True)
+    try:
+        assert lab.wait_for_holders(vip, [survivor_node], [survivor_node], timeout=5) == [survivor_node]
+        # the survivor now holds both VIPs and serves both roles
+        assert lab.holders(DNS_VIP, [survivor_node]) == [survivor_node]
+        assert lab.holders(DHCP_VIP, [survivor_node]) == [survivor_node]
+        assert dig(lab, CLIENT, DNS_VIP, "www.lab.hastack.internal") == "10.213.32.80"
+        lease = dhcp.lease()
+        assert lease["dhcp-server-identifier"] == f"10.213.32.1{survivor + 1}", lease
+    finally:
+        subprocess.run(["podman", "unpause", dead_node], check=True, capture_output=True)
+    assert lab.wait_for_holders(DNS_VIP, nodes, [nodes[0]]) == [nodes[0]]
+    assert lab.wait_for_holders(DHCP_VIP, nodes, [nodes[1]]) == [nodes[1]]
+
+
+def test_a_master_that_is_not_a_peer_is_refused(lab, nodes):
+    import yaml
+
+    data = yaml.safe_load((SCENARIO / "inventory.yml").read_text())
+    instances = data["all"]["children"]["dnsmasq_split_roles"]["vars"]["keepalived_instances"]
+    instances["VI_DHCP"]["master"] = "hastack-mol-nosuch"
+    assert_rejected_before_any_change(lab, SCENARIO / "converge.yml", nodes,
+                                      {"keepalived_instances": instances},
+                                      "keepalived_instances.VI_DHCP.master", "/etc/keepalived/keepalived.conf")
