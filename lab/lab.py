@@ -305,8 +305,10 @@ def cmd_up(args) -> None:
             cmd = ["run", "-d", "--name", name, "--hostname", name,
                    "--systemd=always", "--label", OWNER_LABEL, "--label", lab_label,
                    "--cap-add", ",".join(CAPABILITIES)]
-            for key, address in host["networks"].items():
-                cmd += ["--network", f"{spec['networks'][key]['name']}:ip={address}"]
+            # interfaces are named in the order the inventory lists the networks
+            for index, (key, address) in enumerate(host["networks"].items()):
+                cmd += ["--network",
+                        f"{spec['networks'][key]['name']}:ip={address},interface_name=eth{index}"]
             podman(*cmd, IMAGE)
         log(f"host {name} {' '.join(host['networks'].values())}")
     for host in spec["hosts"]:
