@@ -297,6 +297,14 @@ def cmd_up(args) -> None:
     for host in spec["hosts"]:
         name = host["name"]
         state = container_state(name)
+        if state is not None:
+            have = set(podman("container", "inspect", "--format",
+                              "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+                              name).stdout.split())
+            want = {spec["networks"][key]["name"] for key in host["networks"]}
+            if have != want:
+                raise LabError(f"{name} exists on networks {sorted(have)}, the inventory wants "
+                               f"{sorted(want)}: remove the lab first (lab.py down {args.spec})")
         if state == "running":
             continue
         if state is not None:

@@ -147,3 +147,25 @@ def assert_rejected_before_any_change(lab: Lab, playbook: Path, nodes: list[str]
     assert "changed=0" in result.stdout and "changed=1" not in result.stdout, result.stdout[-2000:]
     for node in nodes:
         assert lab.check(node, f"sha256sum {files}") == before[node], f"{node}: {files} changed"
+
+
+def scenario_fixtures(inventory: Path, group: str, client: str | None = None):
+    """The module fixtures every scenario's tests use: lab, nodes (the group), dhcp (client).
+
+    In a test module: `lab, nodes, dhcp = scenario_fixtures(SCENARIO / "inventory.yml", "group", "client")`.
+    """
+    import pytest
+
+    @pytest.fixture(scope="module", name="lab")
+    def lab_fixture():
+        return Lab(inventory)
+
+    @pytest.fixture(scope="module", name="nodes")
+    def nodes_fixture(lab):
+        return lab.groups[group]
+
+    @pytest.fixture(scope="module", name="dhcp")
+    def dhcp_fixture(lab):
+        return DhcpClients(lab, client)
+
+    return lab_fixture, nodes_fixture, dhcp_fixture

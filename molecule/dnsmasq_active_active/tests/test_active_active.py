@@ -10,31 +10,19 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
-from tests.labkit import DhcpClients, Lab, assert_rejected_before_any_change, dig, leased_addresses  # noqa: E402
+from tests.labkit import assert_rejected_before_any_change, dig, leased_addresses, scenario_fixtures  # noqa: E402
 
 CLIENT = "hastack-mol-aa-client"
 ADDRESS = {"hastack-mol-aa1": "10.213.31.11", "hastack-mol-aa2": "10.213.31.12"}
 HALVES = {"hastack-mol-aa1": (100, 149), "hastack-mol-aa2": (150, 199)}
 
 
+lab, nodes, dhcp = scenario_fixtures(SCENARIO / "inventory.yml", "dnsmasq_active_active", CLIENT)
+
+
 def in_half(address, node):
     low, high = HALVES[node]
     return low <= int(address.rsplit(".", 1)[1]) <= high
-
-
-@pytest.fixture(scope="module")
-def lab():
-    return Lab(SCENARIO / "inventory.yml")
-
-
-@pytest.fixture(scope="module")
-def nodes(lab):
-    return lab.groups["dnsmasq_active_active"]
-
-
-@pytest.fixture(scope="module")
-def dhcp(lab):
-    return DhcpClients(lab, CLIENT)
 
 
 def test_no_vip_and_no_keepalived(lab, nodes):

@@ -14,7 +14,7 @@ SCENARIO = Path(__file__).resolve().parent.parent
 REPO = SCENARIO.parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.labkit import DhcpClients, Lab, assert_rejected_before_any_change, dig, leased_addresses  # noqa: E402
+from tests.labkit import assert_rejected_before_any_change, dig, leased_addresses, scenario_fixtures  # noqa: E402
 
 VIP = "10.213.30.100"
 CLIENT = "hastack-mol-as-client"
@@ -24,6 +24,9 @@ HALVES = {"hastack-mol-as1": ("10.213.30.150", "10.213.30.174"),
 ADDRESS = {"hastack-mol-as1": "10.213.30.11", "hastack-mol-as2": "10.213.30.12"}
 
 
+lab, nodes, dhcp = scenario_fixtures(SCENARIO / "inventory.yml", "dnsmasq_active_standby", CLIENT)
+
+
 def last_octet(address):
     return int(address.rsplit(".", 1)[1])
 
@@ -31,21 +34,6 @@ def last_octet(address):
 def in_half(address, node):
     start, end = HALVES[node]
     return last_octet(start) <= last_octet(address) <= last_octet(end)
-
-
-@pytest.fixture(scope="module")
-def lab():
-    return Lab(SCENARIO / "inventory.yml")
-
-
-@pytest.fixture(scope="module")
-def nodes(lab):
-    return lab.groups["dnsmasq_active_standby"]
-
-
-@pytest.fixture(scope="module")
-def dhcp(lab):
-    return DhcpClients(lab, CLIENT)
 
 
 def server_of(lease):
@@ -186,7 +174,7 @@ def test_the_failover_drill(lab, capsys):
     rows = [line.strip().strip('"- ').replace("DRILL ", "")
             for line in result.stdout.splitlines() if "DRILL " in line]
     with capsys.disabled():
-        print("\nfailover drill (dnsmasq_active_standby):\n  " + "\n  ".join(rows))
+        print("\nDRILL dnsmasq_active_standby\n" + "\n".join(f"DRILL {row}" for row in rows))
     assert result.returncode == 0, result.stdout[-3000:]
     assert len(rows) == 5, rows  # header + four methods
     for row in rows[1:]:
@@ -248,3 +236,17 @@ BAD_INPUTS = [
 def test_bad_input_stops_the_play_before_any_host_is_touched(lab, nodes, what, extra, named):
     assert_rejected_before_any_change(lab, CONVERGE, nodes, extra, named,
                                       "/etc/dnsmasq.d/hastack.conf /etc/keepalived/keepalived.conf")
+
+
+def test_a_config_dnsmasq_cannot_start_with_is_rolled_back(lab, nodes):
+    """dnsmasq --test passes it (syntax), the start fails: the previous config comes back."""
+    files = "/etc/dnsmasq.d/hastack.conf"
+    before = {node: lab.check(node, f"sha256sum {files}") for node in nodes}
+    result = lab.playbook(CONVERGE, "-e", "dnsmasq_dhcp_leasefile=/nonexistent/dir/dnsmasq.leases")
+    assert result.returncode != 0, "dnsmasq started with a lease file it cannot create"
+    assert "the previous config is back and dnsmasq runs with it" in result.stdout, result.stdout[-3000:]
+    for node in nodes:
+        assert lab.check(node, f"sha256sum {files}") == before[node], f"{node}: config not restored"
+        assert lab.check(node, "systemctl is-active dnsmasq").strip() == "active", node
+    assert dig(lab, CLIENT, VIP, "www.lab.hastack.internal") == "10.213.30.80"
+    assert lab.playbook(CONVERGE).returncode == 0

@@ -11,25 +11,13 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
-from tests.labkit import DhcpClients, Lab, assert_rejected_before_any_change, dig  # noqa: E402
+from tests.labkit import assert_rejected_before_any_change, dig, scenario_fixtures  # noqa: E402
 
 CLIENT = "hastack-mol-sr-client"
 DNS_VIP, DHCP_VIP = "10.213.32.100", "10.213.32.101"
 
 
-@pytest.fixture(scope="module")
-def lab():
-    return Lab(SCENARIO / "inventory.yml")
-
-
-@pytest.fixture(scope="module")
-def nodes(lab):
-    return lab.groups["dnsmasq_split_roles"]
-
-
-@pytest.fixture(scope="module")
-def dhcp(lab):
-    return DhcpClients(lab, CLIENT)
+lab, nodes, dhcp = scenario_fixtures(SCENARIO / "inventory.yml", "dnsmasq_split_roles", CLIENT)
 
 
 def test_each_vip_has_its_own_master(lab, nodes):

@@ -16,21 +16,14 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
-from tests.labkit import Lab, assert_rejected_before_any_change  # noqa: E402
+from tests.labkit import assert_rejected_before_any_change, scenario_fixtures  # noqa: E402
 
 VIP = "10.213.21.100"
 CONFIG = "/etc/keepalived/keepalived.conf"
 CONVERGE = SCENARIO / "converge.yml"
 
 
-@pytest.fixture(scope="module")
-def lab():
-    return Lab(SCENARIO / "inventory.yml")
-
-
-@pytest.fixture(scope="module")
-def nodes(lab):
-    return lab.groups["vrrp_vip"]
+lab, nodes, _dhcp = scenario_fixtures(SCENARIO / "inventory.yml", "vrrp_vip")
 
 
 def scenario_instance(lab, **changes):
