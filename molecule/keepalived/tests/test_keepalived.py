@@ -26,7 +26,7 @@ CONVERGE = SCENARIO / "converge.yml"
 lab, nodes, _dhcp = scenario_fixtures(SCENARIO / "inventory.yml", "vrrp_vip")
 
 
-def scenario_instance(lab, **changes):
+def scenario_instance(**changes):
     """VI_TEST as inventory.yml defines it, with some keys changed."""
     import yaml
 
@@ -116,7 +116,7 @@ def test_maintenance_script_hands_the_vip_away_and_back(lab, nodes):
 
 def test_a_broken_value_is_rejected_and_the_vip_stays(lab, nodes):
     before = {node: config_digest(lab, node) for node in nodes}
-    broken = scenario_instance(lab, extra_options=["advert_int_typo 1"])
+    broken = scenario_instance(extra_options=["advert_int_typo 1"])
     result = converge_with(lab, keepalived_instances={"VI_TEST": broken})
     assert result.returncode != 0, "a config keepalived rejects was deployed"
     assert "not a valid keepalived config" in result.stdout, result.stdout[-3000:]
@@ -151,13 +151,13 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("what,extra,named", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_bad_input_stops_the_play_before_any_host_is_touched(lab, nodes, what, extra, named):
     if "keepalived_instances" in extra:
-        extra = {"keepalived_instances": {"VI_TEST": scenario_instance(lab, **extra["keepalived_instances"]["VI_TEST"])}}
+        extra = {"keepalived_instances": {"VI_TEST": scenario_instance(**extra["keepalived_instances"]["VI_TEST"])}}
     assert_rejected_before_any_change(lab, CONVERGE, nodes, extra, named, CONFIG)
 
 
 def test_nopreempt_keeps_the_vip_where_it_went(lab, nodes):
     master, backup = nodes
-    result = converge_with(lab, keepalived_instances={"VI_TEST": scenario_instance(lab, nopreempt=True)})
+    result = converge_with(lab, keepalived_instances={"VI_TEST": scenario_instance(nopreempt=True)})
     assert result.returncode == 0, result.stdout[-3000:]
     try:
         for node in nodes:
@@ -216,12 +216,11 @@ def test_every_supported_block_renders_a_config_keepalived_runs(lab, nodes):
                                                "notify_master": "/usr/bin/true"}},
         "keepalived_instances": {
             "VI_TEST": scenario_instance(
-                lab,
                 virtual_ipaddresses=[{"address": "10.213.21.100/24", "label": "eth0:vip"}],
                 virtual_routes=["blackhole 10.213.123.0/24 no_track"],
                 track_scripts=[], track_processes=["journald"], track_interfaces=["lo"],
                 preempt_delay=0, garp_master_delay=1),
-            "VI_TEST2": scenario_instance(lab, virtual_router_id=72, track_scripts=[],
+            "VI_TEST2": scenario_instance(virtual_router_id=72, track_scripts=[],
                                           virtual_ipaddresses=["10.213.21.101/24"]),
         },
     }
