@@ -98,30 +98,66 @@ def parse_dhclient_lease(text: str) -> dict:
     return lease
 
 
+class DhcpClient:
+    """One real DHCP client (dhclient) with its own macvlan interface, so its own MAC.
+
+    obtain() runs dhclient once; renew() runs it again on the same interface and lease
+    file, so the client asks for the address it holds (INIT-REBOOT REQUEST) from
+    whichever server answers. The address is never configured on the interface.
+    """
+
+    def __init__(self, lab: Lab, host: str, name: str, parent: str = "eth0"):
+        self.lab, self.host, self.name, self.parent = lab, host, name, parent
+        self.leasefile, self.pidfile = f"/tmp/{name}.leases", f"/tmp/{name}.pid"
+        self.lab.run(host, f"sh -c 'kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null; ip link del {name}; "
+                           f"rm -f {self.leasefile}'")
+        self.lab.check(host, f"ip link add {name} link {parent} type macvlan mode bridge")
+        self.lab.check(host, f"ip link set {name} up")
+        self.mac = self.lab.check(host, f"cat /sys/class/net/{name}/address").strip()
+
+    def _run(self, timeout: int) -> dict:
+        self.lab.run(self.host, f"sh -c 'kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null'")
+        result = self.lab.run(self.host, f"timeout {timeout} dhclient -1 -lf {self.leasefile} "
+                                         f"-pf {self.pidfile} -sf /bin/true {self.name}")
+        assert result.rc == 0, f"{self.host}/{self.name} ({self.mac}): no lease within {timeout} s: " \
+                               f"{result.stdout}{result.stderr}"
+        # dhclient stays in the background to renew; the tests renew on their own terms
+        self.lab.run(self.host, f"sh -c 'kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null'")
+        lease = parse_dhclient_lease(self.lab.check(self.host, f"cat {self.leasefile}"))
+        assert "address" in lease, lease
+        return lease
+
+    def obtain(self, timeout: int = 30) -> dict:
+        """A lease for this client's MAC; returns its options (address, routers, ...)."""
+        return self._run(timeout)
+
+    def renew(self, timeout: int = 30) -> dict:
+        """Ask again for the address this client holds; returns the lease it gets."""
+        return self._run(timeout)
+
+    def remove(self) -> None:
+        self.lab.run(self.host, f"sh -c 'kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null; "
+                                f"ip link del {self.name}'")
+
+
 class DhcpClients:
-    """Real DHCP clients (dhclient) on macvlan interfaces of a lab host: each a new MAC."""
+    """Fresh DHCP clients on a lab host: every lease() is a new interface with a new MAC."""
 
     def __init__(self, lab: Lab, host: str, parent: str = "eth0"):
         self.lab, self.host, self.parent, self.count = lab, host, parent, 0
 
-    def lease(self, timeout: int = 30) -> dict:
-        """Obtain a lease on a fresh interface; returns the lease options (address, routers, ...)."""
+    def client(self) -> DhcpClient:
+        """A new client that keeps its interface until remove()."""
         self.count += 1
-        name = f"dh{self.count}"
-        self.lab.run(self.host, f"ip link del {name}")
-        self.lab.check(self.host, f"ip link add {name} link {self.parent} type macvlan mode bridge")
-        self.lab.check(self.host, f"ip link set {name} up")
+        return DhcpClient(self.lab, self.host, f"dh{self.count}", self.parent)
+
+    def lease(self, timeout: int = 30) -> dict:
+        """Obtain a lease on a fresh interface that is removed afterwards; returns the lease options."""
+        client = self.client()
         try:
-            result = self.lab.run(
-                self.host,
-                f"timeout {timeout} dhclient -1 -lf /tmp/{name}.leases -pf /tmp/{name}.pid "
-                f"-sf /bin/true {name}")
-            assert result.rc == 0, f"{self.host}/{name}: no lease: {result.stdout}{result.stderr}"
-            lease = parse_dhclient_lease(self.lab.check(self.host, f"cat /tmp/{name}.leases"))
+            return client.obtain(timeout)
         finally:
-            self.lab.run(self.host, f"sh -c 'kill $(cat /tmp/{name}.pid) 2>/dev/null; ip link del {name}'")
-        assert "address" in lease, lease
-        return lease
+            client.remove()
 
 
 def dig(lab: Lab, host: str, server: str, name: str, *options: str) -> str:

@@ -5,24 +5,14 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import (
     PoolError,
     dhcp_plan,
     split_pool,
 )
+from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import raising_filter_errors
 
-
-def _wrap(func):
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except PoolError as exc:
-            raise AnsibleFilterError(str(exc)) from exc
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    return wrapper
+_wrap = raising_filter_errors(PoolError)
 
 
 class FilterModule:

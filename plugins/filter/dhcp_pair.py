@@ -1,0 +1,27 @@
+# -*- coding: utf-8 -*-
+# Copyright: hastack.dns_dhcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters for a pair of DHCP servers sharing one intent (ISC dhcpd failover, Kea HA)."""
+
+from __future__ import annotations
+
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcp_pair import (
+    dhcp_subnets,
+    dhcpd_failover,
+    pair_peers,
+    split_ranges,
+)
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import PoolError
+from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import raising_filter_errors
+
+_wrap = raising_filter_errors(PoolError)
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "dhcp_subnets": _wrap(dhcp_subnets),
+            "pair_peers": _wrap(pair_peers),
+            "dhcpd_failover": _wrap(dhcpd_failover),
+            "split_ranges": _wrap(split_ranges),
+        }

@@ -1,0 +1,173 @@
+"""Unit tests of the shared DHCP pair intent (plugins/module_utils/dhcp_pair.py)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.hastack.dns_dhcp.plugins.filter.dhcp_pair import FilterModule
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcp_pair import (
+    dhcp_subnets,
+    dhcpd_failover,
+    pair_peers,
+    split_ranges,
+)
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import PoolError
+
+SUBNETS = {
+    "lan": {
+        "subnet": "10.18.33.0/24",
+        "ranges": [{"start": "10.18.33.30", "end": "10.18.33.240"}],
+        "routers": ["10.18.33.254"],
+        "dns_servers": ["10.18.33.53"],
+        "domain_name": "lab.example",
+        "hosts": {"printer": {"mac": "00:0C:29:DB:6F:01", "ip": "10.18.33.241"}},
+    },
+}
+INVENTORY = ["dhcp1", "dhcp2", "client"]
+SETTINGS = {"name": "dhcp", "port": 647, "max_response_delay": 10, "max_unacked_updates": 10,
+            "load_balance_max_seconds": 3, "mclt": 7200, "split": 128}
+ADDRESSES = {"dhcp1": "10.18.33.10", "dhcp2": "10.18.33.20"}
+
+
+def test_the_seed_subnet():
+    [lan] = dhcp_subnets(SUBNETS, "v")
+    assert lan["subnet"] == "10.18.33.0/24" and lan["netmask"] == "255.255.255.0"
+    assert lan["network"] == "10.18.33.0"
+    assert lan["ranges"] == [{"start": "10.18.33.30", "end": "10.18.33.240", "size": 211}]
+    assert lan["hosts"] == [{"name": "printer", "mac": "00:0c:29:db:6f:01", "ip": "10.18.33.241"}]
+    assert lan["routers"] == ["10.18.33.254"] and lan["domain_name"] == "lab.example"
+
+
+def _with(path, value):
+    subnets = copy.deepcopy(SUBNETS)
+    node = subnets
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return subnets
+
+
+@pytest.mark.parametrize("subnets,message", [
+    (_with(["lan", "ranges"], [{"start": "10.18.34.30", "end": "10.18.34.40"}]),
+     r"v.lan.ranges\[0\].start: 10.18.34.30 is outside the subnet 10.18.33.0/24"),
+    (_with(["lan", "ranges"], [{"start": "10.18.33.30", "end": "10.18.33.100"},
+                               {"start": "10.18.33.90", "end": "10.18.33.120"}]),
+     r"v: v.lan.ranges\[0\] \(10.18.33.30-10.18.33.100\) overlaps v.lan.ranges\[1\]"),
+    (_with(["lan", "hosts"], {"pc": {"mac": "00:0c:29:00:00:01", "ip": "10.18.33.50"}}),
+     r"v.lan.hosts.pc.ip: 10.18.33.50 is inside the dynamic range"),
+    (_with(["lan", "hosts"], {"pc": {"mac": "00:0c:29:00:00:01", "ip": "10.18.40.5"}}),
+     r"v.lan.hosts.pc.ip: 10.18.40.5 is outside the subnet"),
+    (_with(["lan", "hosts"], {"a": {"mac": "00:0c:29:00:00:01", "ip": "10.18.33.250"},
+                              "b": {"mac": "00:0C:29:00:00:01", "ip": "10.18.33.251"}}),
+     r"v.lan.hosts.b.mac: 00:0c:29:00:00:01 is reserved twice"),
+    (_with(["lan", "hosts"], {"a": {"mac": "nope", "ip": "10.18.33.250"}}), r"v.lan.hosts.a.mac: 'nope' is not a MAC"),
+    (_with(["lan", "routers"], ["10.18.99.1"]), r"v.lan.routers\[0\]: 10.18.99.1 is outside the subnet"),
+    (_with(["lan", "subnet"], "10.18.33.1/24"), r"has host bits set"),
+    (_with(["lan", "pool"], "x"), r"v.lan: unknown key\(s\) \['pool'\]"),
+    (_with(["lan", "default_lease_time"], 0), r"v.lan.default_lease_time: must be a number of seconds"),
+    (dict(SUBNETS, other={"subnet": "10.18.0.0/16"}), r"v.other.subnet: 10.18.0.0/16 overlaps v.lan.subnet"),
+    ({}, r"v: must be a non-empty dict"),
+])
+def test_bad_subnets_name_the_variable(subnets, message):
+    with pytest.raises(PoolError, match=message):
+        dhcp_subnets(subnets, "v")
+
+
+def test_ranges_in_two_subnets_are_checked_together():
+    subnets = dict(SUBNETS, srv={"subnet": "10.18.40.0/24", "ranges": [{"start": "10.18.40.10", "end": "10.18.40.20"}]})
+    assert [s["name"] for s in dhcp_subnets(subnets, "v")] == ["lan", "srv"]
+
+
+def test_peers_default_to_the_group_in_order():
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    assert [(p["host"], p["primary"]) for p in peers] == [("dhcp1", True), ("dhcp2", False)]
+
+
+def test_an_explicit_primary_comes_first():
+    peers = pair_peers({"dhcp1": {}, "dhcp2": {"mclt": 60}}, [], INVENTORY, primary="dhcp2",
+                       primary_only=("mclt",))
+    assert [(p["host"], p["primary"]) for p in peers] == [("dhcp2", True), ("dhcp1", False)]
+    assert peers[0]["mclt"] == 60
+
+
+@pytest.mark.parametrize("peers,primary,message", [
+    ({"dhcp1": {}, "dhcp2": {"mclt": 60}}, "", r"p.dhcp2.mclt: mclt is set on the primary only, and dhcp2 is the secondary"),
+    ({"dhcp1": {}, "dhcp2": {"split": 64}}, "", r"p.dhcp2.split: split is set on the primary only"),
+    ({"dhcp1": {}, "nosuch": {}}, "", r"p.nosuch: nosuch is not a host in the inventory"),
+    ({"dhcp1": {}, "dhcp2": {}}, "nosuch", r"pr: nosuch is not a host in the inventory"),
+    ({"dhcp1": {}, "dhcp2": {}}, "client", r"pr: client is not one of the pair"),
+    ({"dhcp1": {}}, "", r"p: a pair needs exactly 2 servers, got 1"),
+])
+def test_bad_peers_name_the_variable(peers, primary, message):
+    with pytest.raises(PoolError, match=message):
+        pair_peers(peers, [], INVENTORY, primary=primary, var="p", primary_var="pr",
+                   primary_only=("mclt", "split", "hba"))
+
+
+def test_the_seed_failover_peer_blocks():
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    primary = dhcpd_failover(peers, "dhcp1", ADDRESSES, SETTINGS)
+    secondary = dhcpd_failover(peers, "dhcp2", ADDRESSES, SETTINGS)
+    assert primary == {"name": "dhcp", "role": "primary", "address": "10.18.33.10", "port": 647,
+                       "peer_address": "10.18.33.20", "peer_port": 647, "max_response_delay": 10,
+                       "max_unacked_updates": 10, "load_balance_max_seconds": 3, "mclt": 7200, "split": 128}
+    assert secondary["role"] == "secondary" and "mclt" not in secondary and "split" not in secondary
+    assert (secondary["address"], secondary["peer_address"]) == ("10.18.33.20", "10.18.33.10")
+
+
+def test_per_peer_ports_as_in_the_seed():
+    peers = pair_peers({"dhcp1": {"port": 520}, "dhcp2": {"port": 519}}, [], INVENTORY)
+    assert dhcpd_failover(peers, "dhcp2", ADDRESSES, SETTINGS)["port"] == 519
+    assert dhcpd_failover(peers, "dhcp2", ADDRESSES, SETTINGS)["peer_port"] == 520
+
+
+def test_hba_replaces_split():
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    hba = ":".join(["ff"] * 16 + ["00"] * 16)
+    result = dhcpd_failover(peers, "dhcp1", ADDRESSES, dict(SETTINGS, hba=hba))
+    assert result["hba"] == hba and "split" not in result
+
+
+@pytest.mark.parametrize("settings,message", [
+    (dict(SETTINGS, split=300), r"dhcpd_failover_split: must be a whole number from 0 to 256"),
+    (dict(SETTINGS, split=-1), r"dhcpd_failover_split"),
+    (dict(SETTINGS, mclt=0), r"dhcpd_failover_mclt: must be a number of seconds"),
+    (dict(SETTINGS, hba="ff:00"), r"dhcpd_failover_hba: must be 32"),
+    (dict(SETTINGS, max_response_delay=0), r"dhcpd_failover_max_response_delay"),
+    (dict(SETTINGS, port=70000), r"v.dhcp1.port: must be a port number"),
+])
+def test_bad_failover_settings_name_the_variable(settings, message):
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    with pytest.raises(PoolError, match=message):
+        dhcpd_failover(peers, "dhcp1", ADDRESSES, settings, var="v")
+
+
+def test_split_given_on_the_primary_peer_is_named_there():
+    peers = pair_peers({"dhcp1": {"split": 999}, "dhcp2": {}}, [], INVENTORY, primary_only=("split",))
+    with pytest.raises(PoolError, match=r"v.dhcp1.split: must be a whole number from 0 to 256"):
+        dhcpd_failover(peers, "dhcp2", ADDRESSES, SETTINGS, var="v")
+
+
+def test_a_peer_without_an_address():
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    with pytest.raises(PoolError, match=r"v.dhcp2.address: no address for dhcp2"):
+        dhcpd_failover(peers, "dhcp1", {"dhcp1": "10.18.33.10"}, SETTINGS, var="v")
+
+
+def test_split_ranges_for_load_balancing():
+    [lan] = dhcp_subnets(SUBNETS, "v")
+    parts = split_ranges(lan["ranges"], ["a", "b"])
+    assert parts == [{"start": "10.18.33.30", "end": "10.18.33.135", "owner": "a"},
+                     {"start": "10.18.33.136", "end": "10.18.33.240", "owner": "b"}]
+    with pytest.raises(PoolError, match="too small"):
+        split_ranges([{"start": "10.0.0.1", "end": "10.0.0.1", "size": 1}], ["a", "b"])
+
+
+def test_filters_raise_ansible_errors():
+    filters = FilterModule().filters()
+    assert set(filters) == {"dhcp_subnets", "pair_peers", "dhcpd_failover", "split_ranges"}
+    with pytest.raises(AnsibleFilterError, match="v: must be a non-empty dict"):
+        filters["dhcp_subnets"]({}, "v")
