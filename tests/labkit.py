@@ -7,6 +7,7 @@ caller; nothing sleeps in place of checking.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import subprocess
 import time
@@ -106,12 +107,13 @@ class DhcpClient:
     whichever server answers. The address is never configured on the interface.
     """
 
-    def __init__(self, lab: Lab, host: str, name: str, parent: str = "eth0"):
+    def __init__(self, lab: Lab, host: str, name: str, parent: str = "eth0", mac: str | None = None):
         self.lab, self.host, self.name, self.parent = lab, host, name, parent
         self.leasefile, self.pidfile = f"/tmp/{name}.leases", f"/tmp/{name}.pid"
         self.lab.run(host, f"sh -c 'kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null; ip link del {name}; "
                            f"rm -f {self.leasefile}'")
-        self.lab.check(host, f"ip link add {name} link {parent} type macvlan mode bridge")
+        address = f" address {mac}" if mac else ""
+        self.lab.check(host, f"ip link add {name}{address} link {parent} type macvlan mode bridge")
         self.lab.check(host, f"ip link set {name} up")
         self.mac = self.lab.check(host, f"cat /sys/class/net/{name}/address").strip()
 
@@ -146,10 +148,10 @@ class DhcpClients:
     def __init__(self, lab: Lab, host: str, parent: str = "eth0"):
         self.lab, self.host, self.parent, self.count = lab, host, parent, 0
 
-    def client(self) -> DhcpClient:
-        """A new client that keeps its interface until remove()."""
+    def client(self, mac: str | None = None) -> DhcpClient:
+        """A new client (a random MAC unless given) that keeps its interface until remove()."""
         self.count += 1
-        return DhcpClient(self.lab, self.host, f"dh{self.count}", self.parent)
+        return DhcpClient(self.lab, self.host, f"dh{self.count}", self.parent, mac)
 
     def lease(self, timeout: int = 30) -> dict:
         """Obtain a lease on a fresh interface that is removed afterwards; returns the lease options."""
@@ -158,6 +160,19 @@ class DhcpClients:
             return client.obtain(timeout)
         finally:
             client.remove()
+
+
+def dhcpd_failover_state(lab: Lab, host: str, name: str, key: str, key_name: str = "omapi_key") -> dict:
+    """local_state and partner_state of a dhcpd failover peer, read through OMAPI (omshell)."""
+    sys.path.insert(0, str(REPO / "collections"))
+    from ansible_collections.hastack.dns_dhcp.plugins.module_utils.omapi import (
+        failover_state,
+        failover_state_script,
+    )
+
+    script = failover_state_script(name, key_name=key_name, key=key)
+    result = lab.run(host, f"sh -c 'printf \"%s\" \"$0\" | omshell' {shlex.quote(script)}")
+    return failover_state(result.stdout + result.stderr)
 
 
 def dig(lab: Lab, host: str, server: str, name: str, *options: str) -> str:

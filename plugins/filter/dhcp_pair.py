@@ -9,6 +9,7 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcp_pair import 
     dhcp_subnets,
     dhcpd_failover,
     pair_peers,
+    peer_addresses,
     split_ranges,
 )
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import PoolError
@@ -24,4 +25,5 @@ class FilterModule:
             "pair_peers": _wrap(pair_peers),
             "dhcpd_failover": _wrap(dhcpd_failover),
             "split_ranges": _wrap(split_ranges),
+            "peer_addresses": peer_addresses,
         }

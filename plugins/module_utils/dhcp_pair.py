@@ -198,6 +198,22 @@ def pair_peers(peers, group_hosts, inventory_hosts, primary="", var="peers", pri
     return result
 
 
+def peer_addresses(peers, hostvars, interface):
+    """{host: IPv4 address of interface} from gathered facts ('' where there are none).
+
+    peers: hostnames or the dicts of pair_peers; hostvars: Ansible's hostvars.
+    """
+    result = {}
+    for peer in peers or []:
+        host = peer["host"] if isinstance(peer, dict) else peer
+        try:
+            facts = hostvars[host]["ansible_facts"]
+            result[host] = str(facts[str(interface).replace("-", "_")]["ipv4"]["address"])
+        except Exception:  # missing host, facts, interface or address: Ansible raises its own types
+            result[host] = ""
+    return result
+
+
 def dhcpd_failover(peers, host, addresses, settings, var="dhcpd_failover_peers"):
     """The failover peer statement of `host` for ISC dhcpd.
 

@@ -12,6 +12,7 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcp_pair import 
     dhcp_subnets,
     dhcpd_failover,
     pair_peers,
+    peer_addresses,
     split_ranges,
 )
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import PoolError
@@ -168,6 +169,14 @@ def test_split_ranges_for_load_balancing():
 
 def test_filters_raise_ansible_errors():
     filters = FilterModule().filters()
-    assert set(filters) == {"dhcp_subnets", "pair_peers", "dhcpd_failover", "split_ranges"}
+    assert set(filters) == {"dhcp_subnets", "pair_peers", "dhcpd_failover", "split_ranges", "peer_addresses"}
     with pytest.raises(AnsibleFilterError, match="v: must be a non-empty dict"):
         filters["dhcp_subnets"]({}, "v")
+
+
+def test_peer_addresses_from_facts():
+    hostvars = {"dhcp1": {"ansible_facts": {"eth_0": {"ipv4": {"address": "10.0.0.1"}}}},
+                "dhcp2": {"ansible_facts": {}}}
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    assert peer_addresses(peers, hostvars, "eth-0") == {"dhcp1": "10.0.0.1", "dhcp2": ""}
+    assert peer_addresses(["nosuch"], hostvars, "eth0") == {"nosuch": ""}
