@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""DNS load-balancer benchmark: dnsperf through the VIP vs straight to one backend.
+
+For every variant group named, runs dnsperf once from the lab's client against the
+variant's VIP and once against its first backend, with the same query file and the
+same duration, and prints queries per second for each and their ratio.
+
+    python3 bench/dns_lb.py -i inventories/lab dns_lb_nginx dns_lb_nftables [--duration 10]
+
+Reads hastack_dns_vip, hastack_dns_backends (name: address) and hastack_dns_check_name
+from the variant group's variables. It only queries lab addresses from a lab host;
+every run is bounded by --duration (at most 60 s) and --max-qps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def inventory(path: str) -> dict:
+    out = subprocess.run([str(Path(sys.executable).parent / "ansible-inventory"), "-i", path, "--list"],
+                         check=True, capture_output=True, text=True, cwd=REPO,
+                         env={"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "PATH": "/usr/bin:/bin"})
+    return json.loads(out.stdout)
+
+
+def variant_settings(data: dict, group: str) -> dict:
+    hosts = data.get(group, {}).get("hosts", [])
+    if not hosts:
+        raise SystemExit(f"{group}: no hosts in the inventory")
+    hostvars = data["_meta"]["hostvars"][hosts[0]]
+    try:
+        return {"vip": hostvars["hastack_dns_vip"],
+                "backends": hostvars["hastack_dns_backends"],
+                "name": hostvars.get("hastack_dns_check_name", "localhost")}
+    except KeyError as exc:
+        raise SystemExit(f"{group}: variable {exc} is not set for the group") from exc
+
+
+def dnsperf(client: str, server: str, queryfile: str, duration: int, max_qps: int, tcp: bool) -> float:
+    mode = ["-m", "tcp"] if tcp else []
+    cmd = ["podman", "exec", client, "dnsperf", "-s", server, "-d", queryfile, "-l", str(duration),
+           "-Q", str(max_qps), "-c", "4", "-t", "2", *mode]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30)
+    match = re.search(r"Queries per second:\s+([0-9.]+)", result.stdout)
+    if result.returncode != 0 or not match:
+        raise SystemExit(f"dnsperf against {server} failed: {result.stdout[-500:]}{result.stderr[-500:]}")
+    lost = re.search(r"Queries lost:\s+(\d+)", result.stdout)
+    if lost and int(lost.group(1)):
+        print(f"  note: {lost.group(1)} queries lost against {server}", file=sys.stderr)
+    return float(match.group(1))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variants", nargs="+", help="variant groups, e.g. dns_lb_nginx")
+    parser.add_argument("-i", "--inventory", default="inventories/lab")
+    parser.add_argument("--client", default="hastack-demo-client", help="lab host that runs dnsperf")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run (1-60)")
+    parser.add_argument("--max-qps", type=int, default=20000, help="upper bound on queries per second")
+    parser.add_argument("--tcp", action="store_true", help="DNS over TCP instead of UDP")
+    args = parser.parse_args(argv)
+    if not 1 <= args.duration <= 60:
+        parser.error("--duration must be 1-60 seconds")
+    data = inventory(args.inventory)
+    rows = []
+    for group in args.variants:
+        settings = variant_settings(data, group)
+        backend = next(iter(settings["backends"].values()))
+        queryfile = f"/tmp/bench-{group}.queries"
+        lines = "\n".join(f"{settings['name']} A" for _ in range(100)) + "\n"
+        subprocess.run(["podman", "exec", "-i", args.client, "sh", "-c", f"cat > {queryfile}"],
+                       input=lines, text=True, check=True)
+        through = dnsperf(args.client, settings["vip"], queryfile, args.duration, args.max_qps, args.tcp)
+        direct = dnsperf(args.client, backend, queryfile, args.duration, args.max_qps, args.tcp)
+        rows.append((group, settings["vip"], through, backend, direct))
+    proto = "TCP" if args.tcp else "UDP"
+    print(f"\ndnsperf, {proto}, {args.duration} s per run, at most {args.max_qps} q/s, 4 clients")
+    print(f"{'variant':<18} {'via VIP':>12} {'direct':>12} {'ratio':>7}")
+    for group, vip, through, backend, direct in rows:
+        print(f"{group:<18} {through:>10.0f}/s {direct:>10.0f}/s {through / direct:>7.2f}   ({vip} vs {backend})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
