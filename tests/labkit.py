@@ -220,3 +220,18 @@ def scenario_fixtures(inventory: Path, group: str, client: str | None = None):
         return DhcpClients(lab, client)
 
     return lab_fixture, nodes_fixture, dhcp_fixture
+
+
+def kea_command(lab: Lab, host: str, address: str, command: str, arguments: dict | None = None,
+                user: str = "kea-api", password: str = "lab-only-kea-api", port: int = 8000) -> dict:
+    """Send a command to a Kea control agent from a lab host; return the dhcp4 answer (result 0 asserted)."""
+    import json
+
+    body = {"command": command, "service": ["dhcp4"]}
+    if arguments is not None:
+        body["arguments"] = arguments
+    out = lab.check(host, f"curl -s --max-time 5 -u {user}:{password} -H 'Content-Type: application/json' "
+                          f"-d {shlex.quote(json.dumps(body))} http://{address}:{port}/")
+    answer = json.loads(out)[0]
+    assert answer["result"] in (0, 3), f"{command} at {address}: {answer}"  # 3: empty result
+    return answer

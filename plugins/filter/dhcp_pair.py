@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcp_pair import (
     dhcp_subnets,
     dhcpd_failover,
+    kea_ha,
     pair_peers,
     peer_addresses,
     split_ranges,
@@ -26,4 +27,5 @@ class FilterModule:
             "dhcpd_failover": _wrap(dhcpd_failover),
             "split_ranges": _wrap(split_ranges),
             "peer_addresses": peer_addresses,
+            "kea_ha": _wrap(kea_ha),
         }

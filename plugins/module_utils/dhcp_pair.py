@@ -280,3 +280,51 @@ def dhcpd_failover(peers, host, addresses, settings, var="dhcpd_failover_peers")
     if result["address"] == result["peer_address"] and result["port"] == result["peer_port"]:
         _fail(var, f"both peers use {result['address']}:{result['port']}")
     return result
+
+
+KEA_ROLES = {"hot-standby": ("primary", "standby"), "load-balancing": ("primary", "secondary")}
+
+
+def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
+    """The HA hook parameters of `host` for Kea (one relationship, two peers).
+
+    peers: the output of pair_peers (server names are the inventory hostnames);
+    addresses: {host: address}; settings: {mode, port, heartbeat_delay,
+    max_response_delay, max_ack_delay, max_unacked_clients}. A peer's `url` or
+    `address` setting overrides the derived control agent URL.
+    """
+    mode = settings.get("mode")
+    if mode not in KEA_ROLES:
+        _fail("kea_ha_mode", f"must be one of {sorted(KEA_ROLES)}, got {mode!r}")
+    names = [p["host"] for p in peers]
+    if host not in names:
+        _fail(var, f"{host} is not one of the pair {names}")
+    port = settings.get("port", 8000)
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        _fail("kea_ha_api_port", f"must be a port number 1-65535, got {port!r}")
+    timers = {}
+    for key in ("heartbeat_delay", "max_response_delay", "max_ack_delay", "max_unacked_clients"):
+        value = settings.get(key)
+        low = 0 if key == "max_unacked_clients" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            _fail(f"kea_ha_{key}", f"must be a whole number >= {low}, got {value!r}")
+        timers[key] = value
+    if timers["max_response_delay"] <= timers["heartbeat_delay"]:
+        _fail("kea_ha_max_response_delay", f"({timers['max_response_delay']} ms) must be greater than "
+                                           f"kea_ha_heartbeat_delay ({timers['heartbeat_delay']} ms)")
+    result_peers, me = [], None
+    for peer, role in zip(peers, KEA_ROLES[mode]):
+        address = peer.get("address") or (addresses or {}).get(peer["host"])
+        url = peer.get("url")
+        path = f"{var}.{peer['host']}.address"
+        if not url:
+            if not address:
+                _fail(path, f"no address for {peer['host']}: give one, or gather its facts")
+            url = f"http://{_address(path, address)}:{port}/"
+        entry = {"name": peer["host"], "url": url, "role": role, "address": str(address or "")}
+        result_peers.append(entry)
+        if peer["host"] == host:
+            me = entry
+    partner = next(p for p in result_peers if p["name"] != host)
+    return dict(timers, mode=mode, this_server_name=host, role=me["role"], address=me["address"],
+                partner_address=partner["address"], peers=result_peers)

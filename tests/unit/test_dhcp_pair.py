@@ -11,6 +11,7 @@ from ansible_collections.hastack.dns_dhcp.plugins.filter.dhcp_pair import Filter
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcp_pair import (
     dhcp_subnets,
     dhcpd_failover,
+    kea_ha,
     pair_peers,
     peer_addresses,
     split_ranges,
@@ -169,7 +170,7 @@ def test_split_ranges_for_load_balancing():
 
 def test_filters_raise_ansible_errors():
     filters = FilterModule().filters()
-    assert set(filters) == {"dhcp_subnets", "pair_peers", "dhcpd_failover", "split_ranges", "peer_addresses"}
+    assert set(filters) == {"dhcp_subnets", "pair_peers", "dhcpd_failover", "split_ranges", "peer_addresses", "kea_ha"}
     with pytest.raises(AnsibleFilterError, match="v: must be a non-empty dict"):
         filters["dhcp_subnets"]({}, "v")
 
@@ -180,3 +181,35 @@ def test_peer_addresses_from_facts():
     peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
     assert peer_addresses(peers, hostvars, "eth-0") == {"dhcp1": "10.0.0.1", "dhcp2": ""}
     assert peer_addresses(["nosuch"], hostvars, "eth0") == {"nosuch": ""}
+
+
+KEA = {"mode": "hot-standby", "port": 8000, "heartbeat_delay": 1000, "max_response_delay": 3000,
+       "max_ack_delay": 1000, "max_unacked_clients": 0}
+
+
+def test_kea_hot_standby_peers():
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    standby = kea_ha(peers, "dhcp2", ADDRESSES, KEA)
+    assert standby["this_server_name"] == "dhcp2" and standby["role"] == "standby"
+    assert standby["partner_address"] == "10.18.33.10"
+    assert [(p["name"], p["role"], p["url"]) for p in standby["peers"]] == [
+        ("dhcp1", "primary", "http://10.18.33.10:8000/"), ("dhcp2", "standby", "http://10.18.33.20:8000/")]
+
+
+def test_kea_load_balancing_with_an_explicit_primary_and_url():
+    peers = pair_peers({"dhcp1": {"url": "http://mgmt1:8080/"}, "dhcp2": {}}, [], INVENTORY, primary="dhcp2")
+    result = kea_ha(peers, "dhcp1", ADDRESSES, dict(KEA, mode="load-balancing"))
+    assert [(p["name"], p["role"]) for p in result["peers"]] == [("dhcp2", "primary"), ("dhcp1", "secondary")]
+    assert result["peers"][1]["url"] == "http://mgmt1:8080/" and result["role"] == "secondary"
+
+
+@pytest.mark.parametrize("settings,message", [
+    (dict(KEA, mode="active"), r"kea_ha_mode: must be one of"),
+    (dict(KEA, max_response_delay=500), r"kea_ha_max_response_delay: \(500 ms\) must be greater"),
+    (dict(KEA, port=0), r"kea_ha_api_port"),
+    (dict(KEA, max_unacked_clients=-1), r"kea_ha_max_unacked_clients"),
+])
+def test_bad_kea_settings_name_the_variable(settings, message):
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    with pytest.raises(PoolError, match=message):
+        kea_ha(peers, "dhcp1", ADDRESSES, settings)

@@ -1,0 +1,166 @@
+"""The tests of the kea_ha scenarios (hot-standby and load-balancing), imported by each.
+
+A scenario's test module sets SCENARIO, imports everything from here, and defines the
+`scenario` fixture; the mode and addresses come from the scenario's inventory.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.labkit import DhcpClients, Lab, assert_rejected_before_any_change, kea_command
+
+
+class Scenario:
+    def __init__(self, directory: Path):
+        self.dir = directory
+        data = yaml.safe_load((directory / "inventory.yml").read_text())
+        group = data["all"]["children"]["kea_ha"]
+        self.vars = group["vars"]
+        self.mode = self.vars["kea_ha_mode"]
+        self.servers = list(group["hosts"])
+        self.address = {host: spec["lab_addresses"]["lan"] for host, spec in group["hosts"].items()}
+        self.client = next(iter(data["all"]["children"]["clients"]["hosts"]))
+        self.primary, self.partner = self.servers
+        self.lab = Lab(directory / "inventory.yml")
+        self.prefix = self.address[self.primary].rsplit(".", 1)[0]
+        subnet = self.vars["hastack_dhcp_subnets"]["lan"]
+        self.ranges = [(int(r["start"].rsplit(".", 1)[1]), int(r["end"].rsplit(".", 1)[1])) for r in subnet["ranges"]]
+        self.reserved = subnet["hosts"]["reserved"]
+
+    def state(self, host: str) -> str:
+        return kea_command(self.lab, self.client, self.address[host], "ha-heartbeat")["arguments"]["state"]
+
+    def wait_for_state(self, host: str, expected: str, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        seen = self.state(host)
+        while seen != expected and time.monotonic() < deadline:
+            time.sleep(0.5)
+            seen = self.state(host)
+        return seen
+
+    def leases(self, host: str) -> dict:
+        """{address: MAC} of the leases a server holds (lease4-get-all)."""
+        answer = kea_command(self.lab, self.client, self.address[host], "lease4-get-all")
+        return {lease["ip-address"]: lease["hw-address"] for lease in answer.get("arguments", {}).get("leases", [])
+                if lease.get("state", 0) == 0}
+
+    def in_ranges(self, address: str) -> bool:
+        last = int(address.rsplit(".", 1)[1])
+        return address.startswith(self.prefix + ".") and any(lo <= last <= hi for lo, hi in self.ranges)
+
+
+@pytest.fixture(scope="module")
+def dhcp(scenario):
+    return DhcpClients(scenario.lab, scenario.client)
+
+
+def test_both_peers_report_their_normal_state(scenario):
+    for host in scenario.servers:
+        assert scenario.wait_for_state(host, scenario.mode) == scenario.mode, host
+
+
+def test_clients_get_leases_with_the_options(scenario, dhcp):
+    servers = set()
+    for _ in range(16):
+        lease = dhcp.lease()
+        assert scenario.in_ranges(lease["address"]), lease
+        assert lease["routers"] == f"{scenario.prefix}.254", lease
+        assert lease["domain-name-servers"] == f"{scenario.prefix}.53,{scenario.prefix}.54", lease
+        assert lease["domain-name"] == "lab.hastack.internal", lease
+        assert lease["dhcp-lease-time"] == "600", lease
+        servers.add(lease["dhcp-server-identifier"])
+        if scenario.mode == "hot-standby" and len(servers) == 1 and _ >= 3:
+            break
+        if len(servers) == 2:
+            break
+    if scenario.mode == "hot-standby":
+        assert servers == {scenario.address[scenario.primary]}, f"only the primary answers: {servers}"
+    else:
+        assert servers == set(scenario.address.values()), f"both servers answer some clients: {servers}"
+
+
+def test_a_reserved_client_gets_its_address(scenario, dhcp):
+    client = dhcp.client(mac=scenario.reserved["mac"])
+    try:
+        assert client.obtain()["address"] == scenario.reserved["ip"]
+    finally:
+        client.remove()
+
+
+def test_the_partner_serves_while_the_primary_is_stopped(scenario, dhcp):
+    lab, primary, partner = scenario.lab, scenario.primary, scenario.partner
+    renewing = dhcp.client()
+    first = renewing.obtain()
+    lab.check(primary, "systemctl stop kea-dhcp4-server")
+    try:
+        assert scenario.wait_for_state(partner, "partner-down", timeout=30) == "partner-down"
+        renewed = renewing.renew()
+        assert renewed["address"] == first["address"], (first, renewed)
+        assert renewed["dhcp-server-identifier"] == scenario.address[partner], renewed
+        for _ in range(3):
+            lease = dhcp.lease()
+            assert scenario.in_ranges(lease["address"]), lease
+            assert lease["dhcp-server-identifier"] == scenario.address[partner], lease
+    finally:
+        lab.check(primary, "systemctl start kea-dhcp4-server")
+        renewing.remove()
+    for host in scenario.servers:
+        assert scenario.wait_for_state(host, scenario.mode, timeout=120) == scenario.mode, host
+    # back in the normal state, both servers agree and no address is held by two clients
+    tables = [scenario.leases(host) for host in scenario.servers]
+    assert tables[0], "no leases on the primary"
+    by_address = {}
+    for table in tables:
+        for address, mac in table.items():
+            by_address.setdefault(address, set()).add(mac)
+    assert all(len(macs) == 1 for macs in by_address.values()), by_address
+    assert set(tables[0]) == set(tables[1]), f"the peers disagree: {set(tables[0]) ^ set(tables[1])}"
+
+
+def test_a_change_is_a_reload_and_a_refused_config_leaves_kea_running(scenario):
+    lab = scenario.lab
+    pids = {host: lab.check(host, "systemctl show -p MainPID --value kea-dhcp4-server").strip()
+            for host in scenario.servers}
+    refused = lab.playbook(scenario.dir / "converge.yml", "-e", json.dumps({"kea_ha_max_lease_time": 60}))
+    assert refused.returncode != 0 and "failed to validate" in refused.stdout, refused.stdout[-3000:]
+    changed = lab.playbook(scenario.dir / "converge.yml", "-e", json.dumps({"kea_ha_default_lease_time": 3600}))
+    assert changed.returncode == 0, changed.stdout[-3000:]
+    try:
+        for host in scenario.servers:
+            assert '"valid-lifetime": 3600' in lab.check(host, "cat /etc/kea/kea-dhcp4.conf")
+            assert lab.check(host, "systemctl show -p MainPID --value kea-dhcp4-server").strip() == pids[host], \
+                f"{host}: kea-dhcp4 was restarted, not reloaded"
+    finally:
+        restored = lab.playbook(scenario.dir / "converge.yml")
+        assert restored.returncode == 0, restored.stdout[-3000:]
+    for host in scenario.servers:
+        assert scenario.wait_for_state(host, scenario.mode) == scenario.mode, host
+
+
+SUBNET = {"subnet": "10.213.0.0/24", "ranges": [{"start": "10.213.0.100", "end": "10.213.0.139"}]}
+
+
+@pytest.mark.parametrize("case", ["peer not in inventory", "primary not in inventory", "range outside its subnet",
+                                  "overlapping ranges", "response delay under heartbeat"])
+def test_bad_input_stops_the_play_before_any_host_is_touched(scenario, case):
+    subnet = dict(scenario.vars["hastack_dhcp_subnets"]["lan"])
+    net = subnet["subnet"].rsplit(".", 1)[0]
+    extra, named = {
+        "peer not in inventory": ({"kea_ha_peers": {scenario.primary: {}, "hastack-mol-nosuch": {}}},
+                                  "kea_ha_peers.hastack-mol-nosuch"),
+        "primary not in inventory": ({"kea_ha_primary": "hastack-mol-nosuch"}, "kea_ha_primary"),
+        "range outside its subnet": ({"kea_ha_subnets": {"lan": dict(subnet, ranges=[
+            {"start": "10.99.0.100", "end": "10.99.0.139"}])}}, "kea_ha_subnets.lan.ranges[0].start"),
+        "overlapping ranges": ({"kea_ha_subnets": {"lan": dict(subnet, ranges=[
+            {"start": f"{net}.100", "end": f"{net}.139"}, {"start": f"{net}.130", "end": f"{net}.150"}])}},
+            "overlaps"),
+        "response delay under heartbeat": ({"kea_ha_max_response_delay": 500}, "kea_ha_max_response_delay"),
+    }[case]
+    assert_rejected_before_any_change(scenario.lab, scenario.dir / "converge.yml", scenario.servers, extra, named,
+                                      "/etc/kea/kea-dhcp4.conf /etc/kea/kea-ctrl-agent.conf")
