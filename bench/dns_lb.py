@@ -64,7 +64,7 @@ def main(argv=None) -> int:
     parser.add_argument("-i", "--inventory", default="inventories/lab")
     parser.add_argument("--client", default="hastack-demo-client", help="lab host that runs dnsperf")
     parser.add_argument("--duration", type=int, default=10, help="seconds per run (1-60)")
-    parser.add_argument("--max-qps", type=int, default=20000, help="upper bound on queries per second")
+    parser.add_argument("--max-qps", type=int, default=200000, help="upper bound on queries per second")
     parser.add_argument("--tcp", action="store_true", help="DNS over TCP instead of UDP")
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 60:

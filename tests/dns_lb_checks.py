@@ -1,0 +1,153 @@
+"""The tests of the dns_lb_* scenarios (two proxies with a VIP, two BIND backends, a
+client), imported by each scenario's test module, which defines the `scenario` fixture.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.labkit import REPO, Lab, assert_rejected_before_any_change
+
+ANSWERS = {"1.2.3.4", "1.2.3.5"}
+NAME = "www.abc.local"
+TLS_NAME = "dns.abc.local"
+CA_ON_CLIENT = "/tmp/hastack-lab-ca.crt"
+
+
+class Scenario:
+    def __init__(self, directory: Path, variant: str, udp: bool, service: str | None, balancing_checked: bool):
+        self.dir, self.variant, self.udp, self.service = directory, variant, udp, service
+        self.balancing_checked = balancing_checked
+        data = yaml.safe_load((directory / "inventory.yml").read_text())
+        self.vars = data["all"]["vars"]
+        self.vip = self.vars["hastack_dns_vip"]
+        children = data["all"]["children"]
+        self.proxies = list(children[variant]["hosts"])
+        self.backends = list(children[f"{variant}_backends"]["hosts"])
+        self.proxy_vars = children[variant]["vars"]
+        self.client = next(iter(children["clients"]["hosts"]))
+        self.lab = Lab(directory / "inventory.yml")
+        ca = Path.home() / ".local/share/hastack/lab-ca" / self.vars["lab_name"] / "ca.crt"
+        subprocess.run(["podman", "cp", str(ca), f"{self.client}:{CA_ON_CLIENT}"], check=True)
+
+    def query(self, *options: str, server: str | None = None) -> str:
+        """One answer through the VIP (or server) from the client; '' when none."""
+        result = self.lab.run(self.client, f"kdig +short +timeout=2 +retry=0 {' '.join(options)} "
+                                           f"@{server or self.vip} {NAME}")
+        lines = [line for line in result.stdout.splitlines() if line and not line.startswith(";;")]
+        return lines[0].strip() if result.rc == 0 and lines else ""
+
+    def tls(self, *options: str) -> tuple[str, ...]:
+        return (f"+tls-ca={CA_ON_CLIENT}", f"+tls-hostname={TLS_NAME}", *options)
+
+    def answers(self, count: int, *options: str) -> list[str]:
+        return [self.query(*options) for _ in range(count)]
+
+
+def test_the_vip_is_on_the_first_proxy_only(scenario):
+    assert scenario.lab.wait_for_holders(scenario.vip, scenario.proxies, [scenario.proxies[0]]) == [scenario.proxies[0]]
+
+
+def test_udp_and_tcp_through_the_vip(scenario):
+    assert scenario.query("+tcp") in ANSWERS
+    if scenario.udp:
+        assert scenario.query("+notcp") in ANSWERS
+    else:
+        # HAProxy's community edition has no UDP: nothing answers UDP 53 on the VIP
+        assert scenario.query("+notcp") == ""
+
+
+def test_dot_and_doh_through_the_vip_verified_against_the_lab_ca(scenario):
+    assert scenario.query(*scenario.tls("+tls")) in ANSWERS
+    assert scenario.query(*scenario.tls("+https")) in ANSWERS
+    # the same queries with a CA that did not sign the certificate are refused
+    wrong = ("+tls-ca=/etc/ssl/certs/ca-certificates.crt", f"+tls-hostname={TLS_NAME}")
+    assert scenario.query(*wrong, "+tls") == ""
+    assert scenario.query(*wrong, "+https") == ""
+
+
+def test_answers_alternate_between_the_backends(scenario):
+    for protocol in ["+tcp", "+tls", "+https"] + (["+notcp"] if scenario.udp else []):
+        options = scenario.tls(protocol) if protocol in ("+tls", "+https") else (protocol,)
+        seen = scenario.answers(6, *options)
+        assert set(seen) == ANSWERS, f"{protocol}: expected both backends, saw {seen}"
+
+
+def test_a_stopped_backend(scenario):
+    lab, dead = scenario.lab, scenario.backends[1]
+    lab.check(dead, "systemctl stop named")
+    try:
+        if scenario.balancing_checked:
+            # after the health checks take it out, every query is answered by the other
+            deadline, window = time.monotonic() + 20, []
+            while time.monotonic() < deadline:
+                window = scenario.answers(6, "+tcp")
+                if window == ["1.2.3.4"] * 6:
+                    break
+                time.sleep(0.5)
+            assert window == ["1.2.3.4"] * 6, window
+            assert scenario.answers(4, *scenario.tls("+tls")) == ["1.2.3.4"] * 4
+            assert scenario.answers(4, *scenario.tls("+https")) == ["1.2.3.4"] * 4
+        else:
+            # no health checks (the documented limit): the dead backend keeps its share
+            seen = scenario.answers(8, "+notcp")
+            assert "1.2.3.4" in seen and "" in seen, seen
+    finally:
+        lab.check(dead, "systemctl start named")
+    deadline, seen = time.monotonic() + 20, set()
+    while time.monotonic() < deadline and seen != ANSWERS:
+        seen = set(scenario.answers(4, "+tcp"))
+    assert seen == ANSWERS, seen
+
+
+def test_a_dead_proxy_node_hands_over_the_vip(scenario):
+    lab, master, backup = scenario.lab, *scenario.proxies
+    subprocess.run(["podman", "pause", master], check=True, capture_output=True)
+    try:
+        assert lab.wait_for_holders(scenario.vip, [backup], [backup], timeout=5) == [backup]
+        assert scenario.query("+tcp") in ANSWERS
+        assert scenario.query(*scenario.tls("+https")) in ANSWERS
+    finally:
+        subprocess.run(["podman", "unpause", master], check=True, capture_output=True)
+    assert lab.wait_for_holders(scenario.vip, scenario.proxies, [master]) == [master]
+
+
+def test_the_failover_drill(scenario, capsys):
+    methods = ["service", "keepalived", "link", "priority"] if scenario.service else ["keepalived", "link", "priority"]
+    extra = {"drill_group": scenario.variant, "drill_query_name": NAME, "drill_methods": methods,
+             "drill_tcp": not scenario.udp, "drill_service": scenario.service or "keepalived"}
+    result = scenario.lab.playbook(REPO / "playbooks/failover_drill.yml", "-e", json.dumps(extra))
+    rows = [line.strip().strip('"- ').replace("DRILL ", "")
+            for line in result.stdout.splitlines() if "DRILL " in line]
+    with capsys.disabled():
+        print(f"\nDRILL {scenario.variant}\n" + "\n".join(f"DRILL {row}" for row in rows))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert len(rows) == len(methods) + 1, rows
+    for row in rows[1:]:
+        method, sent, unanswered, outage, holder = row.split()
+        assert int(sent) > 50 and int(unanswered) < int(sent), row
+        assert holder == scenario.proxies[1], row
+
+
+def test_bad_input_stops_the_play_before_any_host_is_touched(scenario):
+    instance = dict(scenario.proxy_vars["keepalived_instances"]["VI_DNS"], virtual_ipaddresses=["10.99.0.100/24"])
+    if scenario.variant == "dns_lb_haproxy":
+        port = ({"haproxy_backend_ports": {"dns": 70000, "dot": 853, "doh": 443}}, "haproxy_backend_ports")
+    else:
+        port = ({"nftables_lb_tcp_ports": [53, 70000]}, "nftables_lb_tcp_ports")
+    cases = [
+        port,
+        ({"keepalived_instances": {"VI_DNS": instance}}, "keepalived_instances.VI_DNS.virtual_ipaddresses"),
+        ({"hastack_lab_ca": False}, "bind_tls_certificate"),
+    ]
+    nodes = scenario.proxies + scenario.backends
+    for extra, named in cases:
+        assert_rejected_before_any_change(scenario.lab, scenario.dir / "converge.yml", nodes, extra, named,
+                                          "/etc/keepalived/keepalived.conf /etc/bind/named.conf.options "
+                                          "2>/dev/null || true")
