@@ -19,6 +19,7 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import (
     check_disjoint,
     in_range,
     pool_bounds,
+    reservation,
     split_pool,
 )
 
@@ -93,24 +94,13 @@ def dhcp_subnets(subnets, var="dhcp_subnets"):
         for host_name in sorted(hosts_in):
             res = hosts_in[host_name]
             hpath = f"{path}.hosts.{host_name}"
-            if not isinstance(res, dict) or "mac" not in res or "ip" not in res:
-                _fail(hpath, f"needs mac and ip, got {res!r}")
-            try:
-                mac = str(netaddr.EUI(str(res["mac"]), dialect=netaddr.mac_unix_expanded))
-            except (netaddr.AddrFormatError, ValueError, TypeError):
-                _fail(f"{hpath}.mac", f"{res['mac']!r} is not a MAC address")
-            ip = _address(f"{hpath}.ip", res["ip"])
+            mac, ip = reservation(hpath, res, seen_macs, seen_ips)
             if ip not in network:
                 _fail(f"{hpath}.ip", f"{ip} is outside the subnet {network.cidr}")
             for rng in ranges:
                 if in_range(ip, rng["start"], rng["end"]):
                     _fail(f"{hpath}.ip", f"{ip} is inside the dynamic range {rng['start']}-{rng['end']}: "
                                          f"reserve it outside the pools, or two clients may get it")
-            if mac in seen_macs:
-                _fail(f"{hpath}.mac", f"{mac} is reserved twice (also {seen_macs[mac]})")
-            if str(ip) in seen_ips:
-                _fail(f"{hpath}.ip", f"{ip} is reserved twice (also {seen_ips[str(ip)]})")
-            seen_macs[mac], seen_ips[str(ip)] = hpath, hpath
             hosts.append({"name": host_name, "mac": mac, "ip": str(ip)})
         result.append({
             "name": name,

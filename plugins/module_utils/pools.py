@@ -82,6 +82,26 @@ def check_disjoint(ranges, path="ranges"):
                         f"{n2} ({netaddr.IPAddress(s2)}-{netaddr.IPAddress(e2)})")
 
 
+def reservation(path, res, seen_macs, seen_ips):
+    """Check one reservation {mac, ip} and that neither was reserved before; returns (mac, ip).
+
+    seen_macs / seen_ips map what was reserved so far to its path; this one is added.
+    """
+    if not isinstance(res, dict) or "mac" not in res or "ip" not in res:
+        _fail(path, f"needs mac and ip, got {res!r}")
+    try:
+        mac = str(netaddr.EUI(str(res["mac"]), dialect=netaddr.mac_unix_expanded))
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        _fail(f"{path}.mac", f"{res['mac']!r} is not a MAC address")
+    ip = _address(f"{path}.ip", res["ip"])
+    if mac in seen_macs:
+        _fail(f"{path}.mac", f"{mac} is reserved twice (also {seen_macs[mac]})")
+    if str(ip) in seen_ips:
+        _fail(f"{path}.ip", f"{ip} is reserved twice (also {seen_ips[str(ip)]})")
+    seen_macs[mac], seen_ips[str(ip)] = path, path
+    return mac, ip
+
+
 def in_range(address, start, end):
     value = int(netaddr.IPAddress(str(address)))
     return int(netaddr.IPAddress(str(start))) <= value <= int(netaddr.IPAddress(str(end)))
@@ -130,13 +150,7 @@ def dhcp_plan(pools, host, peers, reservations=(), authoritative=False, var="dns
     hosts, seen_macs, seen_ips = [], {}, {}
     for index, res in enumerate(reservations or []):
         path = f"{hosts_var}[{index}]"
-        if not isinstance(res, dict) or "mac" not in res or "ip" not in res:
-            _fail(path, f"needs mac and ip, got {res!r}")
-        try:
-            mac = str(netaddr.EUI(str(res["mac"]), dialect=netaddr.mac_unix_expanded))
-        except (netaddr.AddrFormatError, ValueError):
-            _fail(f"{path}.mac", f"{res['mac']!r} is not a MAC address")
-        ip = _address(f"{path}.ip", res["ip"])
+        mac, ip = reservation(path, res, seen_macs, seen_ips)
         if not any(ip in net for net in networks):
             _fail(f"{path}.ip", f"{ip} is in none of the pools' subnets "
                                 f"{[str(n.cidr) for n in networks]}")
@@ -146,10 +160,5 @@ def dhcp_plan(pools, host, peers, reservations=(), authoritative=False, var="dns
                     _fail(f"{path}.ip", f"{ip} is inside the dynamic range {part['start']}-"
                                         f"{part['end']} of {owner} ({pool_path}): reserve it "
                                         f"outside the pool")
-        if mac in seen_macs:
-            _fail(f"{path}.mac", f"{mac} is reserved twice ({seen_macs[mac]})")
-        if str(ip) in seen_ips:
-            _fail(f"{path}.ip", f"{ip} is reserved twice ({seen_ips[str(ip)]})")
-        seen_macs[mac], seen_ips[str(ip)] = path, path
         hosts.append({"mac": mac, "ip": str(ip), "name": res.get("name")})
     return {"ranges": ranges, "hosts": hosts}
