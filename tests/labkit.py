@@ -235,3 +235,137 @@ def kea_command(lab: Lab, host: str, address: str, command: str, arguments: dict
     answer = json.loads(out)[0]
     assert answer["result"] in (0, 3), f"{command} at {address}: {answer}"  # 3: empty result
     return answer
+
+
+def kdig(lab: Lab, host: str, server: str, name: str, *options: str, qtype: str = "A") -> str:
+    """First answer of a kdig query from a lab host ('' when none or on any error).
+
+    For DoT and DoH pass e.g. "+tls" or "+https" with "+tls-ca=FILE" and "+tls-hostname=NAME":
+    kdig then checks the server's certificate against FILE and NAME and gives no answer
+    when either does not match.
+    """
+    result = lab.run(host, f"kdig +short +timeout=2 +retry=1 {' '.join(options)} @{server} {name} {qtype}")
+    lines = [line.strip() for line in result.stdout.splitlines() if line.strip() and not line.startswith(";;")]
+    return lines[0] if result.rc == 0 and lines else ""
+
+
+def main_pid(lab: Lab, host: str, service: str) -> int:
+    """The MainPID of a systemd service on a lab host (0 when it does not run)."""
+    return int(lab.check(host, f"systemctl show -p MainPID --value {service}").strip() or 0)
+
+
+def recap_changes(output: str) -> dict[str, int]:
+    """changed= of every host in the PLAY RECAP of an ansible-playbook run."""
+    import re
+
+    return {match.group(1): int(match.group(2))
+            for match in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
+
+
+def kea_answer(lab: Lab, host: str, address: str, command: str, arguments: dict | None = None,
+               user: str = "kea-api", password: str = "lab-only-kea-api", port: int = 8000) -> dict:
+    """The dhcp4 answer of a Kea control agent command sent from a lab host, unchecked.
+
+    A failed request comes back as {'result': -1, 'text': ...}, so polls can go on.
+    """
+    import json
+
+    body = {"command": command, "service": ["dhcp4"]}
+    if arguments is not None:
+        body["arguments"] = arguments
+    result = lab.run(host, f"curl -sS --max-time 5 -u {shlex.quote(f'{user}:{password}')} "
+                           f"-H 'Content-Type: application/json' -d {shlex.quote(json.dumps(body))} "
+                           f"http://{address}:{port}/")
+    try:
+        answer = json.loads(result.stdout)
+    except ValueError:
+        return {"result": -1, "text": f"curl exited {result.rc}: {result.stdout}{result.stderr}".strip()}
+    answer = answer[0] if isinstance(answer, list) and answer else answer
+    return answer if isinstance(answer, dict) else {"result": -1, "text": repr(answer)}
+
+
+class KeaPair:
+    """A Kea HA pair read through the control agents (curl from a lab host, basic auth)."""
+
+    def __init__(self, lab: Lab, via: str, addresses: dict[str, str], user: str = "kea-api",
+                 password: str = "lab-only-kea-api", port: int = 8000):
+        self.lab, self.via, self.addresses = lab, via, addresses
+        self.user, self.password, self.port = user, password, port
+
+    def answer(self, server: str, command: str, arguments: dict | None = None) -> dict:
+        return kea_answer(self.lab, self.via, self.addresses[server], command, arguments,
+                          self.user, self.password, self.port)
+
+    def command(self, server: str, command: str, arguments: dict | None = None) -> dict:
+        """The answer of a command that must succeed (result 0, or 3: nothing found)."""
+        answer = self.answer(server, command, arguments)
+        assert answer.get("result") in (0, 3), f"{command} at {server}: {answer}"
+        return answer
+
+    def state(self, server: str) -> str:
+        """The HA state the server reports (ha-heartbeat), or 'unreachable: <why>'."""
+        answer = self.answer(server, "ha-heartbeat")
+        if answer.get("result") == 0:
+            return str((answer.get("arguments") or {}).get("state", ""))
+        return f"unreachable: {answer.get('text', answer)}"
+
+    def states(self) -> dict[str, str]:
+        return {server: self.state(server) for server in self.addresses}
+
+    def wait_for_states(self, expected: dict[str, str], timeout: float = 60.0,
+                        interval: float = 0.5) -> dict[str, str]:
+        """Poll until the servers report `expected` ({server: state}) or time runs out; return the last seen."""
+        deadline = time.monotonic() + timeout
+        seen = {server: self.state(server) for server in expected}
+        while seen != expected and time.monotonic() < deadline:
+            time.sleep(interval)
+            seen = {server: self.state(server) for server in expected}
+        return seen
+
+    def leases(self, server: str) -> dict[str, str]:
+        """{address: MAC} of the leases the server holds in the default state (lease4-get-all)."""
+        answer = self.command(server, "lease4-get-all")
+        return {lease["ip-address"]: lease["hw-address"]
+                for lease in (answer.get("arguments") or {}).get("leases", []) if lease.get("state", 0) == 0}
+
+    def watch(self, server: str, state: str, timeout: float = 60.0, interval: float = 0.25):
+        """Poll `server` in the background until it reports `state` (at most `timeout` seconds).
+
+        Returns a function that waits for the poll to end and returns the seconds from
+        this call until the state was seen, or None when it was not.
+        """
+        import threading
+
+        started = time.monotonic()
+        seen: dict[str, float] = {}
+
+        def poll():
+            while time.monotonic() - started < timeout:
+                if self.state(server) == state:
+                    seen["after"] = time.monotonic() - started
+                    return
+                time.sleep(interval)
+
+        thread = threading.Thread(target=poll, daemon=True)
+        thread.start()
+
+        def result() -> float | None:
+            thread.join(timeout + 10)
+            return seen.get("after")
+
+        return result
+
+
+def poll(probe, done, timeout: float = 30.0, interval: float = 0.5):
+    """Call probe() until done(its result) or time runs out; return the last result.
+
+    Bounded in time and in count (at most timeout / interval + 1 calls); the caller asserts.
+    """
+    deadline = time.monotonic() + timeout
+    result = probe()
+    for _ in range(int(timeout / interval) + 1):
+        if done(result) or time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+        result = probe()
+    return result
