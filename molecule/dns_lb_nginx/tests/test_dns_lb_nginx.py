@@ -1,0 +1,110 @@
+"""nginx stream in front of two BIND backends: UDP/TCP 53, DoT (ending on the proxy) and
+DoH (layer 4) through the VIP; one proxy from Debian's package, one built from source."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCENARIO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(SCENARIO.parent.parent))
+
+from tests.dns_lb_checks import *  # noqa: E402,F401,F403  (the shared tests)
+from tests.dns_lb_checks import ANSWERS, Scenario  # noqa: E402
+from tests.labkit import main_pid, poll  # noqa: E402
+
+PACKAGE, SOURCE = "hastack-mol-lbx1", "hastack-mol-lbx2"
+BACKENDS = {"10.213.54.21", "10.213.54.22"}
+CLIENT_ADDRESS = "10.213.54.50"
+FILES = "/etc/nginx/nginx.conf /etc/nginx/stream_conf.d/hastack-dns.conf"
+ACCESS_LOG = "/var/log/nginx/dns.log"
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return Scenario(SCENARIO, "dns_lb_nginx", udp=True, service="nginx", balancing_checked=True)
+
+
+def new_log_lines(scenario, since: int) -> list[list[str]]:
+    """Access log lines of the VIP holder after line `since`, split into fields:
+    time (2 fields), client, upstream, protocol, status, session time, port, bytes in/out."""
+    text = scenario.lab.check(PACKAGE, f"tail -n +{since + 1} {ACCESS_LOG}")
+    return [line.split() for line in text.splitlines()]
+
+
+def log_length(scenario) -> int:
+    return int(scenario.lab.check(PACKAGE, f"sh -c 'wc -l < {ACCESS_LOG}'").strip())
+
+
+def test_one_proxy_from_the_package_one_built_from_source(scenario):
+    lab = scenario.lab
+    assert "install ok installed" in lab.check(PACKAGE, "dpkg-query -W -f='${Status}' libnginx-mod-stream")
+    assert lab.check(PACKAGE, "systemctl show -p FragmentPath --value nginx").strip() == \
+        "/lib/systemd/system/nginx.service"
+    version = lab.check(SOURCE, "sh -c '/usr/sbin/nginx -V 2>&1'")
+    assert "nginx/1.22.1" in version and " --with-stream " in f"{version} " \
+        and "--with-stream_ssl_module" in version, version
+    # the distro's nginx is not installed next to the build, which has its own unit
+    assert lab.run(SOURCE, "dpkg-query -W -f='${Status}' nginx").stdout.strip() != "install ok installed"
+    assert lab.check(SOURCE, "systemctl show -p FragmentPath --value nginx").strip() == \
+        "/etc/systemd/system/nginx.service"
+    stamp = lab.check(SOURCE, "cat /usr/local/src/hastack-nginx/installed.stamp")
+    assert "version=1.22.1" in stamp and "--with-stream" in stamp, stamp
+    for proxy in (PACKAGE, SOURCE):
+        assert lab.check(proxy, "systemctl is-active nginx").strip() == "active"
+
+
+def test_the_access_log_names_the_upstream_and_dot_ends_on_the_proxy(scenario):
+    assert scenario.lab.wait_for_holders(scenario.vip, scenario.proxies, [PACKAGE]) == [PACKAGE]
+    since = log_length(scenario)
+    for options in [("+notcp",)] * 2 + [("+tcp",)] * 2 + [scenario.tls("+tls")] * 2:
+        assert scenario.query(*options) in ANSWERS
+    lines = new_log_lines(scenario, since)
+    assert len(lines) == 6, lines
+    assert {f[2] for f in lines} == {CLIENT_ADDRESS}, lines
+    sessions = {(f[4], f[7], f[3]) for f in lines}
+    # UDP and TCP 53 reach both backends on 53; DoT ends here and goes on as DNS over TCP 53
+    assert sessions == {(protocol, port, f"{backend}:53") for protocol, port in
+                        [("UDP", "53"), ("TCP", "53"), ("TCP", "853")] for backend in BACKENDS}, lines
+
+
+def test_a_config_change_is_applied_by_a_reload(scenario):
+    lab, proxies = scenario.lab, scenario.proxies
+
+    def workers(proxy):
+        return set(lab.check(proxy, f"pgrep -P {main_pid(lab, proxy, 'nginx')}").split())
+
+    before = {proxy: (main_pid(lab, proxy, "nginx"), workers(proxy)) for proxy in proxies}
+    result = lab.playbook(SCENARIO / "converge.yml", "-e", json.dumps({"nginx_stream_tcp_proxy_timeout": "4s"}))
+    try:
+        assert result.returncode == 0, result.stdout[-3000:]
+        for proxy in proxies:
+            pid, old = before[proxy]
+            assert "proxy_timeout 4s;" in lab.check(proxy, "cat /etc/nginx/stream_conf.d/hastack-dns.conf")
+            assert main_pid(lab, proxy, "nginx") == pid, f"{proxy}: nginx was restarted, not reloaded"
+            # a reload starts new workers under the same master
+            now = poll(lambda p=proxy: workers(p), lambda w: not w & old, timeout=10)
+            assert now and not now & old, f"{proxy}: the old workers {old} still run: {now}"
+        assert scenario.query("+notcp") in ANSWERS and scenario.query("+tcp") in ANSWERS
+    finally:
+        restored = lab.playbook(SCENARIO / "converge.yml")
+    assert restored.returncode == 0, restored.stdout[-3000:]
+    for proxy in proxies:
+        assert main_pid(lab, proxy, "nginx") == before[proxy][0]
+
+
+def test_a_value_nginx_refuses_leaves_the_running_nginx_alone(scenario):
+    lab, proxies = scenario.lab, scenario.proxies
+    before = {proxy: (main_pid(lab, proxy, "nginx"), lab.check(proxy, f"sha256sum {FILES}")) for proxy in proxies}
+    result = lab.playbook(SCENARIO / "converge.yml", "-e",
+                          json.dumps({"nginx_stream_tcp_proxy_timeout": "3 seconds"}))
+    assert result.returncode != 0, "the play accepted a proxy_timeout that nginx refuses"
+    assert "nginx-check-config" in result.stdout and "proxy_timeout" in result.stdout, result.stdout[-3000:]
+    for proxy in proxies:
+        pid, files = before[proxy]
+        assert lab.check(proxy, f"sha256sum {FILES}") == files, f"{proxy}: the refused config was written"
+        assert main_pid(lab, proxy, "nginx") == pid, f"{proxy}: nginx was restarted"
+    assert scenario.query("+notcp") in ANSWERS and scenario.query("+tcp") in ANSWERS
