@@ -58,7 +58,7 @@ def test_list_with_choices_is_multiselect_with_the_default_one_per_line():
 
 
 def test_no_log_is_a_password_question():
-    assert ask("x_secret")["type"] == "password"
+    assert survey_question("x_secret", SPEC["argument_specs"]["main"]["options"]["x_secret"])["type"] == "password"
 
 
 @pytest.mark.parametrize("name,message", [("x_list", "list without choices cannot be a survey question"),
