@@ -1,0 +1,72 @@
+"""The surveys of playbooks/awx_configure.yml: every question is an option of the argument
+spec it names, with the spec's choices and default, so role, drill and survey cannot drift apart."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.awx_survey import survey_spec
+
+REPO = Path(__file__).resolve().parents[2]
+PLAYBOOK = yaml.safe_load((REPO / "playbooks/awx_configure.yml").read_text())
+SURVEYS = PLAYBOOK[0]["vars"]["awx_surveys"]
+
+
+def load(path):
+    return yaml.safe_load((REPO / path).read_text())
+
+
+@pytest.mark.parametrize("template", sorted(SURVEYS))
+def test_each_survey_of_awx_configure_equals_its_specs(template):
+    wanted = SURVEYS[template]
+    specs = [load(path) for path in wanted["specs"]]
+    survey = survey_spec(specs, wanted["options"], name=template)
+    options = {}
+    for spec in specs:
+        options.update(spec["argument_specs"]["main"]["options"])
+    for question in survey["spec"]:
+        option = options[question["variable"]]
+        if "choices" in option:
+            assert question["choices"] == [str(choice) for choice in option["choices"]], question["variable"]
+        if option.get("type") == "list":
+            assert question["default"].split("\n") == option["default"]
+        elif option.get("type") == "bool":
+            assert question["default"] == ("yes" if option["default"] else "no")
+        elif "default" in option:
+            assert question["default"] == option["default"], question["variable"]
+        else:
+            assert "default" not in question, f"{question['variable']}: AWX would pass an invented default"
+        assert question["required"] == bool(option.get("required")), question["variable"]
+
+
+def test_the_drill_survey_asks_the_break_methods_the_drill_accepts():
+    survey = survey_spec([load(path) for path in SURVEYS["failover_drill"]["specs"]],
+                         SURVEYS["failover_drill"]["options"])
+    methods = next(q for q in survey["spec"] if q["variable"] == "drill_methods")
+    drill_text = (REPO / "playbooks/failover_drill.yml").read_text()
+    accepted = yaml.safe_load(re.search(r"drill_methods \| difference\((\[[^\]]*\])\)", drill_text).group(1))
+    assert methods["choices"] == accepted
+    assert methods["type"] == "multiselect"
+
+
+def test_the_drill_spec_defaults_are_the_drills_own():
+    play_vars = load("playbooks/failover_drill.yml")[0]["vars"]
+    options = load("playbooks/specs/failover_drill.yml")["argument_specs"]["main"]["options"]
+    for name, option in options.items():
+        assert name in play_vars, f"{name} is in the spec but not a variable of failover_drill.yml"
+        value = play_vars[name]
+        if isinstance(value, str) and "{{" in value:
+            assert "default" not in option, f"{name}: the drill derives it ({value.strip()}), the spec must not fix it"
+        else:
+            assert option.get("default") == value, f"{name}: spec default {option.get('default')!r}, drill {value!r}"
+
+
+def test_every_variant_site_yml_imports_has_a_job_template():
+    variants = set(PLAYBOOK[0]["vars"]["awx_variants"])
+    imported = {Path(play["ansible.builtin.import_playbook"]).stem for play in load("site.yml")}
+    assert imported - {"dns_backends"} <= variants, f"no job template for {sorted(imported - variants)}"
+    assert set(SURVEYS) - {"failover_drill"} <= variants
