@@ -108,3 +108,31 @@ def test_a_value_nginx_refuses_leaves_the_running_nginx_alone(scenario):
         assert lab.check(proxy, f"sha256sum {FILES}") == files, f"{proxy}: the refused config was written"
         assert main_pid(lab, proxy, "nginx") == pid, f"{proxy}: nginx was restarted"
     assert scenario.query("+notcp") in ANSWERS and scenario.query("+tcp") in ANSWERS
+
+
+def test_the_awx_workflow_runs_through_ansible_runner(scenario):
+    """deploy -> verify -> drill as the AWX templates of awx_configure.yml run them
+    (tests/awx_jobs.py): ansible-runner, the template's playbook, the survey's answers."""
+    from tests.awx_jobs import run_job
+
+    inventory = SCENARIO / "inventory.yml"
+    deploy = run_job("dns_lb_nginx", inventory)
+    assert (deploy.status, deploy.rc) == ("successful", 0), deploy.stdout.read()[-3000:]
+    # the lab is deployed already: the template's run changes nothing
+    assert deploy.stats["changed"] == {}, deploy.stats
+    assert set(deploy.stats["ok"]) >= set(scenario.proxies + scenario.backends), deploy.stats
+
+    verify = run_job("vip_status", inventory)
+    output = verify.stdout.read()
+    assert (verify.status, verify.rc) == ("successful", 0), output[-3000:]
+    assert f"VIP {scenario.vip} is on {PACKAGE}" in output, output[-3000:]
+
+    drill = run_job("failover_drill", inventory, {"drill_group": "dns_lb_nginx", "drill_methods": ["priority"],
+                                                  "drill_service": "nginx", "drill_query_name": "www.abc.local"})
+    output = drill.stdout.read()
+    assert (drill.status, drill.rc) == ("successful", 0), output[-3000:]
+    rows = [line.split("DRILL ", 1)[1].strip().strip('",') for line in output.splitlines() if "DRILL " in line]
+    assert len(rows) == 2 and rows[1].split()[0] == "priority", rows
+    _method, sent, unanswered, _outage, holder = rows[1].split()
+    assert holder == SOURCE and int(sent) > 50 and int(unanswered) < int(sent), rows
+    assert scenario.lab.wait_for_holders(scenario.vip, scenario.proxies, [PACKAGE]) == [PACKAGE]
