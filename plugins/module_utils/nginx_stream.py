@@ -19,6 +19,8 @@ import re
 
 import netaddr
 
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.inventory_checks import int_in
+
 SERVICES = "nginx_stream_services"
 BACKENDS = "nginx_stream_backends"
 
@@ -63,15 +65,7 @@ def _fail(path, msg):
 
 
 def _int_in(path, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        _fail(path, f"must be an integer from {low} to {high}, got {value!r}")
-    try:
-        number = int(value)
-    except ValueError:
-        _fail(path, f"must be an integer from {low} to {high}, got {value!r}")
-    if not low <= number <= high:
-        _fail(path, f"must be from {low} to {high}, got {number}")
-    return number
+    return int_in(path, value, low, high, NginxStreamError)
 
 
 def _bool(path, value):

@@ -17,6 +17,8 @@ from decimal import Decimal, InvalidOperation
 
 import netaddr
 
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.inventory_checks import int_in
+
 VAR = "keepalived_instances"
 
 INSTANCE_KEYS = {
@@ -40,15 +42,7 @@ def _fail(path, msg):
 
 
 def _int_in(path, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        _fail(path, f"must be an integer from {low} to {high}, got {value!r}")
-    try:
-        number = int(value)
-    except ValueError:
-        _fail(path, f"must be an integer from {low} to {high}, got {value!r}")
-    if not low <= number <= high:
-        _fail(path, f"must be from {low} to {high}, got {number}")
-    return number
+    return int_in(path, value, low, high, VrrpError)
 
 
 def _advert_int(path, value, version):

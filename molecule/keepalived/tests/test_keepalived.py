@@ -244,3 +244,28 @@ def test_every_supported_block_renders_a_config_keepalived_runs(lab, nodes):
     assert lab.wait_for_holders(VIP, nodes, [nodes[0]]) == [nodes[0]]
     assert lab.holders("10.213.21.101", nodes) == []
     assert "10.213.121.1" not in lab.check(nodes[0], "ip -o -4 addr show dev lo")
+
+
+def test_check_mode_of_site_yml_shows_the_change_and_touches_nothing(lab, nodes):
+    """`site.yml --check --diff` against the deployed lab: the diff of a changed
+    variable, and no file written, no daemon reloaded or restarted."""
+    from tests.labkit import REPO
+
+    marker = "/run/hastack-check-mode.marker"
+    before = {}
+    for node in nodes:
+        lab.check(node, f"touch {marker}")
+        before[node] = (main_pid(lab, node), lab.check(node, "date +%s").strip())
+    result = lab.playbook(REPO / "site.yml", "--check", "--diff",
+                          "-e", json.dumps({"keepalived_global_defs": {"vrrp_garp_master_refresh": 60}}))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "+    vrrp_garp_master_refresh 60" in result.stdout, result.stdout[-3000:]
+    for node in nodes:
+        pid, since = before[node]
+        written = lab.check(node, f"find /etc /usr/local -newer {marker} -type f").split()
+        assert written == [], f"{node}: check mode wrote {written}"
+        assert "vrrp_garp_master_refresh" not in lab.check(node, f"cat {CONFIG}")
+        assert main_pid(lab, node) == pid, f"{node}: keepalived was restarted in check mode"
+        journal = lab.check(node, f"journalctl -u keepalived --since @{since} -o cat --no-pager")
+        assert "Reload" not in journal, f"{node}: keepalived was reloaded in check mode: {journal}"
+    assert lab.holders(VIP, nodes) == [nodes[0]]
