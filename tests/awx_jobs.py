@@ -89,3 +89,18 @@ def run_job(template: str, inventory: Path, answers: dict | None = None):
                               playbook=str(REPO / template_playbook(template)), inventory=str(inventory),
                               extravars=survey_extra_vars(template, answers or {}), envvars=env,
                               quiet=True, timeout=600)
+
+
+def job_template_test(template: str, inventory: Path, answers: dict | None = None):
+    """The first test of a variant's scenario, in place of Molecule's idempotence step: the
+    variant's job template, run as AWX runs it on the converged lab, succeeds and changes
+    nothing. Assign it in the test module before any other test so that it runs first."""
+
+    def test_the_awx_job_template_runs_and_changes_nothing():
+        job = run_job(template, inventory, answers)
+        output = job.stdout.read()
+        assert (job.status, job.rc) == ("successful", 0), output[-3000:]
+        assert job.stats["changed"] == {}, f"not idempotent: {job.stats['changed']}\n{output[-3000:]}"
+        assert job.stats["ok"] and not job.stats["failures"], job.stats
+
+    return test_the_awx_job_template_runs_and_changes_nothing

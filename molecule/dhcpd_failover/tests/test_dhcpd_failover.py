@@ -12,6 +12,7 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
+from tests.awx_jobs import job_template_test  # noqa: E402
 from tests.labkit import (  # noqa: E402
     assert_rejected_before_any_change,
     dhcpd_failover_state,
@@ -60,6 +61,11 @@ def active_leases(lab, node):
                     if line.strip().startswith("hardware ethernet")), "")
         leases[address] = mac if state == "active" else None
     return {address: mac for address, mac in leases.items() if mac}
+
+
+# idempotence, as AWX runs the variant (in place of Molecule's idempotence step)
+test_the_awx_job_template_runs_and_changes_nothing = job_template_test(
+    "dhcpd_failover", SCENARIO / "inventory.yml")
 
 
 def test_both_peers_are_normal_through_omapi(lab):

@@ -12,6 +12,11 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
+from tests.awx_jobs import job_template_test  # noqa: E402
+
+# idempotence, as AWX runs the variant (in place of Molecule's idempotence step); first
+test_the_awx_job_template_runs_and_changes_nothing = job_template_test(
+    "dns_lb_nginx", SCENARIO / "inventory.yml")
 from tests.dns_lb_checks import *  # noqa: E402,F401,F403  (the shared tests)
 from tests.dns_lb_checks import ANSWERS, Scenario  # noqa: E402
 from tests.labkit import main_pid, poll  # noqa: E402
@@ -111,14 +116,15 @@ def test_a_value_nginx_refuses_leaves_the_running_nginx_alone(scenario):
 
 
 def test_the_awx_workflow_runs_through_ansible_runner(scenario):
-    """deploy -> verify -> drill as the AWX templates of awx_configure.yml run them
-    (tests/awx_jobs.py): ansible-runner, the template's playbook, the survey's answers."""
+    """The workflow deploy (site.yml) -> verify -> drill, as the AWX templates of
+    awx_configure.yml run them (tests/awx_jobs.py): ansible-runner, the template's playbook,
+    the survey's answers."""
     from tests.awx_jobs import run_job
 
     inventory = SCENARIO / "inventory.yml"
-    deploy = run_job("dns_lb_nginx", inventory)
+    deploy = run_job("deploy", inventory)
     assert (deploy.status, deploy.rc) == ("successful", 0), deploy.stdout.read()[-3000:]
-    # the lab is deployed already: the template's run changes nothing
+    # site.yml picks this lab's variant from its groups; the lab is deployed: no change
     assert deploy.stats["changed"] == {}, deploy.stats
     assert set(deploy.stats["ok"]) >= set(scenario.proxies + scenario.backends), deploy.stats
 

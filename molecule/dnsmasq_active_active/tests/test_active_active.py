@@ -11,6 +11,7 @@ SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
 from tests.labkit import assert_rejected_before_any_change, dig, leased_addresses, scenario_fixtures  # noqa: E402
+from tests.awx_jobs import job_template_test  # noqa: E402
 
 CLIENT = "hastack-mol-aa-client"
 ADDRESS = {"hastack-mol-aa1": "10.213.31.11", "hastack-mol-aa2": "10.213.31.12"}
@@ -23,6 +24,11 @@ lab, nodes, dhcp = scenario_fixtures(SCENARIO / "inventory.yml", "dnsmasq_active
 def in_half(address, node):
     low, high = HALVES[node]
     return low <= int(address.rsplit(".", 1)[1]) <= high
+
+
+# idempotence, as AWX runs the variant (in place of Molecule's idempotence step)
+test_the_awx_job_template_runs_and_changes_nothing = job_template_test(
+    "dnsmasq_active_active", SCENARIO / "inventory.yml")
 
 
 def test_no_vip_and_no_keepalived(lab, nodes):

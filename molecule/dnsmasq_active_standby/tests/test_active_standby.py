@@ -15,6 +15,7 @@ REPO = SCENARIO.parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.labkit import assert_rejected_before_any_change, dig, leased_addresses, scenario_fixtures  # noqa: E402
+from tests.awx_jobs import job_template_test  # noqa: E402
 
 VIP = "10.213.30.100"
 CLIENT = "hastack-mol-as-client"
@@ -38,6 +39,11 @@ def in_half(address, node):
 
 def server_of(lease):
     return next(node for node, addr in ADDRESS.items() if addr == lease["dhcp-server-identifier"])
+
+
+# idempotence, as AWX runs the variant (in place of Molecule's idempotence step)
+test_the_awx_job_template_runs_and_changes_nothing = job_template_test(
+    "dnsmasq_active_standby", SCENARIO / "inventory.yml")
 
 
 def test_vip_is_on_the_first_node_only(lab, nodes):

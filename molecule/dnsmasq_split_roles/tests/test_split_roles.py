@@ -12,12 +12,18 @@ SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
 from tests.labkit import assert_rejected_before_any_change, dig, scenario_fixtures  # noqa: E402
+from tests.awx_jobs import job_template_test  # noqa: E402
 
 CLIENT = "hastack-mol-sr-client"
 DNS_VIP, DHCP_VIP = "10.213.32.100", "10.213.32.101"
 
 
 lab, nodes, dhcp = scenario_fixtures(SCENARIO / "inventory.yml", "dnsmasq_split_roles", CLIENT)
+
+
+# idempotence, as AWX runs the variant (in place of Molecule's idempotence step)
+test_the_awx_job_template_runs_and_changes_nothing = job_template_test(
+    "dnsmasq_split_roles", SCENARIO / "inventory.yml")
 
 
 def test_each_vip_has_its_own_master(lab, nodes):

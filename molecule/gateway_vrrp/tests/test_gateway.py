@@ -12,9 +12,15 @@ SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
 from tests.labkit import DhcpClients, Lab, assert_rejected_before_any_change, dig  # noqa: E402
+from tests.awx_jobs import job_template_test  # noqa: E402
 
 CLIENT, SERVER = "hastack-mol-gw-client", "hastack-mol-gw-server"
 LAN_VIP, WAN_VIP, SERVER_IP = "10.213.33.254", "10.213.34.254", "10.213.34.50"
+
+
+# idempotence, as AWX runs the variant (in place of Molecule's idempotence step)
+test_the_awx_job_template_runs_and_changes_nothing = job_template_test(
+    "gateway_vrrp", SCENARIO / "inventory.yml")
 
 
 @pytest.fixture(scope="module")

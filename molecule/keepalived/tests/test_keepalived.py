@@ -17,6 +17,7 @@ SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
 from tests.labkit import assert_rejected_before_any_change, scenario_fixtures  # noqa: E402
+from tests.awx_jobs import job_template_test  # noqa: E402
 
 VIP = "10.213.21.100"
 CONFIG = "/etc/keepalived/keepalived.conf"
@@ -42,6 +43,11 @@ def converge_with(lab, **extra_vars):
 
 def config_digest(lab, node):
     return lab.check(node, f"sha256sum {CONFIG}").split()[0]
+
+
+# idempotence, as AWX runs the variant (in place of Molecule's idempotence step)
+test_the_awx_job_template_runs_and_changes_nothing = job_template_test(
+    "vrrp_vip", SCENARIO / "inventory.yml")
 
 
 def test_vip_is_on_exactly_the_first_node(lab, nodes):
