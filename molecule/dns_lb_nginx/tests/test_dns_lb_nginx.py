@@ -19,12 +19,14 @@ test_the_awx_job_template_runs_and_changes_nothing = job_template_test(
     "dns_lb_nginx", SCENARIO / "inventory.yml")
 from tests.dns_lb_checks import *  # noqa: E402,F401,F403  (the shared tests)
 from tests.dns_lb_checks import ANSWERS, Scenario  # noqa: E402
-from tests.labkit import main_pid, poll  # noqa: E402
+from tests.nginx_checks import (  # noqa: E402
+    assert_a_config_change_is_a_reload,
+    assert_a_refused_value_changes_nothing,
+)
 
 PACKAGE, SOURCE = "hastack-mol-lbx1", "hastack-mol-lbx2"
 BACKENDS = {"10.213.54.21", "10.213.54.22"}
 CLIENT_ADDRESS = "10.213.54.50"
-FILES = "/etc/nginx/nginx.conf /etc/nginx/stream_conf.d/hastack-dns.conf"
 ACCESS_LOG = "/var/log/nginx/dns.log"
 
 
@@ -76,43 +78,22 @@ def test_the_access_log_names_the_upstream_and_dot_ends_on_the_proxy(scenario):
                         [("UDP", "53"), ("TCP", "53"), ("TCP", "853")] for backend in BACKENDS}, lines
 
 
+def converge_with(scenario):
+    return lambda extra: scenario.lab.playbook(SCENARIO / "converge.yml", "-e", json.dumps(extra))
+
+
+def answered_through_the_vip(scenario):
+    return lambda _proxy: scenario.query("+notcp") in ANSWERS and scenario.query("+tcp") in ANSWERS
+
+
 def test_a_config_change_is_applied_by_a_reload(scenario):
-    lab, proxies = scenario.lab, scenario.proxies
-
-    def workers(proxy):
-        return set(lab.check(proxy, f"pgrep -P {main_pid(lab, proxy, 'nginx')}").split())
-
-    before = {proxy: (main_pid(lab, proxy, "nginx"), workers(proxy)) for proxy in proxies}
-    result = lab.playbook(SCENARIO / "converge.yml", "-e", json.dumps({"nginx_stream_tcp_proxy_timeout": "4s"}))
-    try:
-        assert result.returncode == 0, result.stdout[-3000:]
-        for proxy in proxies:
-            pid, old = before[proxy]
-            assert "proxy_timeout 4s;" in lab.check(proxy, "cat /etc/nginx/stream_conf.d/hastack-dns.conf")
-            assert main_pid(lab, proxy, "nginx") == pid, f"{proxy}: nginx was restarted, not reloaded"
-            # a reload starts new workers under the same master
-            now = poll(lambda p=proxy: workers(p), lambda w: not w & old, timeout=10)
-            assert now and not now & old, f"{proxy}: the old workers {old} still run: {now}"
-        assert scenario.query("+notcp") in ANSWERS and scenario.query("+tcp") in ANSWERS
-    finally:
-        restored = lab.playbook(SCENARIO / "converge.yml")
-    assert restored.returncode == 0, restored.stdout[-3000:]
-    for proxy in proxies:
-        assert main_pid(lab, proxy, "nginx") == before[proxy][0]
+    assert_a_config_change_is_a_reload(scenario.lab, scenario.proxies, converge_with(scenario),
+                                       answered_through_the_vip(scenario))
 
 
 def test_a_value_nginx_refuses_leaves_the_running_nginx_alone(scenario):
-    lab, proxies = scenario.lab, scenario.proxies
-    before = {proxy: (main_pid(lab, proxy, "nginx"), lab.check(proxy, f"sha256sum {FILES}")) for proxy in proxies}
-    result = lab.playbook(SCENARIO / "converge.yml", "-e",
-                          json.dumps({"nginx_stream_tcp_proxy_timeout": "3 seconds"}))
-    assert result.returncode != 0, "the play accepted a proxy_timeout that nginx refuses"
-    assert "nginx-check-config" in result.stdout and "proxy_timeout" in result.stdout, result.stdout[-3000:]
-    for proxy in proxies:
-        pid, files = before[proxy]
-        assert lab.check(proxy, f"sha256sum {FILES}") == files, f"{proxy}: the refused config was written"
-        assert main_pid(lab, proxy, "nginx") == pid, f"{proxy}: nginx was restarted"
-    assert scenario.query("+notcp") in ANSWERS and scenario.query("+tcp") in ANSWERS
+    assert_a_refused_value_changes_nothing(scenario.lab, scenario.proxies, converge_with(scenario),
+                                           answered_through_the_vip(scenario))
 
 
 def test_the_awx_workflow_runs_through_ansible_runner(scenario):

@@ -16,10 +16,14 @@ sys.path.insert(0, str(SCENARIO.parent.parent))
 
 from tests.labkit import (  # noqa: E402
     assert_rejected_before_any_change,
-    main_pid,
     poll,
     recap_changes,
     scenario_fixtures,
+)
+from tests.nginx_checks import (  # noqa: E402
+    FILES,
+    assert_a_config_change_is_a_reload,
+    assert_a_refused_value_changes_nothing,
 )
 
 CLIENT = "hastack-mol-ngx-client"
@@ -30,7 +34,6 @@ ANSWERS = {"1.2.3.4", "1.2.3.5"}
 SURVIVOR_ANSWER = "1.2.3.4"
 NAME = "www.abc.local"
 UPSTREAMS = {"10.213.51.21", "10.213.51.22"}
-FILES = "/etc/nginx/nginx.conf /etc/nginx/stream_conf.d/hastack-dns.conf"
 ACCESS_LOG, ERROR_LOG = "/var/log/nginx/dns.log", "/var/log/nginx/error.log"
 CA_ON_CLIENT = "/tmp/hastack-mol-ngx-ca.crt"
 PROXY_PLAY = SCENARIO / "proxies.yml"
@@ -66,11 +69,6 @@ def log_lines(lab, proxy, log=ACCESS_LOG):
 
 def new_log_lines(lab, proxy, since, log=ACCESS_LOG):
     return lab.check(proxy, f"tail -n +{since + 1} {log}").splitlines()
-
-
-def workers(lab, proxy):
-    pid = main_pid(lab, proxy, "nginx")
-    return set(lab.check(proxy, f"pgrep -P {pid}").split())
 
 
 def converge_proxies(lab, extra):
@@ -198,38 +196,18 @@ def test_a_stopped_backend_is_left_out(lab):
         assert seen == ANSWERS, f"{proxy}: the restarted backend does not answer again: {seen}"
 
 
+def answered_through(lab):
+    return lambda proxy: query(lab, proxy) in ANSWERS and query(lab, proxy, tcp=True) in ANSWERS
+
+
 def test_a_config_change_is_applied_by_a_reload(lab):
-    before = {proxy: (main_pid(lab, proxy, "nginx"), workers(lab, proxy)) for proxy in PROXIES}
-    result = converge_proxies(lab, {"nginx_stream_tcp_proxy_timeout": "4s"})
-    try:
-        assert result.returncode == 0, result.stdout[-3000:]
-        for proxy in PROXIES:
-            pid, old_workers = before[proxy]
-            assert "proxy_timeout 4s;" in lab.check(proxy, "cat /etc/nginx/stream_conf.d/hastack-dns.conf")
-            assert main_pid(lab, proxy, "nginx") == pid, f"{proxy}: nginx was restarted, not reloaded"
-            # a reload starts new workers under the same master
-            now = poll(lambda p=proxy: workers(lab, p), lambda w: not w & old_workers, timeout=10)
-            assert now and not now & old_workers, f"{proxy}: workers {old_workers} still run: {now}"
-            assert query(lab, proxy) in ANSWERS and query(lab, proxy, tcp=True) in ANSWERS
-    finally:
-        restored = converge_proxies(lab, {})
-    assert restored.returncode == 0, restored.stdout[-3000:]
-    for proxy in PROXIES:
-        assert "proxy_timeout 3s;" in lab.check(proxy, "cat /etc/nginx/stream_conf.d/hastack-dns.conf")
-        assert main_pid(lab, proxy, "nginx") == before[proxy][0]
+    assert_a_config_change_is_a_reload(lab, PROXIES, lambda extra: converge_proxies(lab, extra),
+                                       answered_through(lab))
 
 
 def test_a_value_nginx_refuses_leaves_nginx_running(lab):
-    before = {proxy: (main_pid(lab, proxy, "nginx"), lab.check(proxy, f"sha256sum {FILES}")) for proxy in PROXIES}
-    result = converge_proxies(lab, {"nginx_stream_tcp_proxy_timeout": "3 seconds"})
-    assert result.returncode != 0, "the play accepted a proxy_timeout that nginx refuses"
-    assert "nginx-check-config" in result.stdout and "proxy_timeout" in result.stdout, result.stdout[-3000:]
-    for proxy in PROXIES:
-        pid, files = before[proxy]
-        assert lab.check(proxy, f"sha256sum {FILES}") == files, f"{proxy}: the refused config was written"
-        assert main_pid(lab, proxy, "nginx") == pid, f"{proxy}: nginx was restarted"
-        assert query(lab, proxy) in ANSWERS and query(lab, proxy, tcp=True) in ANSWERS, \
-            f"{proxy}: nginx stopped answering after a refused config"
+    assert_a_refused_value_changes_nothing(lab, PROXIES, lambda extra: converge_proxies(lab, extra),
+                                           answered_through(lab))
 
 
 @pytest.mark.parametrize("extra,named", [
