@@ -304,6 +304,7 @@ def wait_for_boot(spec: dict, timeout: float = BOOT_TIMEOUT) -> None:
 
 def cmd_up(args) -> None:
     spec = load_spec(args.spec)
+    cmd_install(args)
     image = cmd_image(argparse.Namespace(rebuild=False))
     ensure_firewall()
     for key, net in spec["networks"].items():
