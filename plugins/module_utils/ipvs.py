@@ -310,7 +310,31 @@ def _check(path, check, rs, vs, dns_name, script):
     return out
 
 
-def _sorry_server(path, value, vs):
+def _default_port(vs, groups):
+    """The port of a real server that sets none: the virtual port, or a group's only port."""
+    if vs["kind"] == "group":
+        group = groups[vs["group"]]
+        return group["ports"][0] if len(group["ports"]) == 1 and not group["portless"] else None
+    return vs["port"]
+
+
+def _virtual_ports(vs, groups):
+    if vs["kind"] == "address":
+        return [vs["port"]]
+    return list(groups[vs["group"]]["ports"]) if vs["kind"] == "group" else []
+
+
+def _same_port(path, port, vs, groups):
+    """DR and TUN forward the packet unchanged: the real server listens on the virtual port."""
+    if vs["lb_kind"] not in ("DR", "TUN") or port is None:
+        return
+    wrong = [p for p in _virtual_ports(vs, groups) if p is not None and p != port]
+    if wrong:
+        _fail(path, f"must be the virtual port {wrong[0]} with lb_kind {vs['lb_kind']} "
+                    f"(the director does not rewrite ports; only NAT maps {wrong[0]} to {port}), got {port}")
+
+
+def _sorry_server(path, value, vs, groups):
     if isinstance(value, str):
         parts = value.split()
         value = {"address": parts[0]} if len(parts) == 1 else (
@@ -319,8 +343,9 @@ def _sorry_server(path, value, vs):
         _fail(path, f"must be a dict with address and port (or 'ADDRESS PORT'), got {value!r}")
     _unknown(path, value, {"address", "port"})
     address = _ip(f"{path}.address", value["address"])
-    port = value.get("port", vs["port"])
+    port = value.get("port", _default_port(vs, groups))
     port = _int(f"{path}.port", port, 1, 65535) if port is not None else None
+    _same_port(f"{path}.port", port, vs, groups)
     return {"address": str(address), "port": port, "ip": address}
 
 
@@ -353,20 +378,9 @@ def _real_server(path, name, raw, vs, groups, vips, dns_name, script, layers):
     if str(address) in vips:
         _fail(f"{path}.address", f"{address} is a VRRP virtual IP of keepalived_instances, not a real server")
 
-    default_port = vs["port"]
-    if vs["kind"] == "group":
-        group = groups[vs["group"]]
-        default_port = group["ports"][0] if len(group["ports"]) == 1 and not group["portless"] else None
-    port = raw.get("port", default_port)
+    port = raw.get("port", _default_port(vs, groups))
     port = _int(f"{path}.port", port, 1, 65535) if port is not None else None
-    if vs["lb_kind"] in ("DR", "TUN") and port is not None:
-        virtual_ports = [vs["port"]] if vs["kind"] == "address" else (
-            groups[vs["group"]]["ports"] if vs["kind"] == "group" else [])
-        wrong = [p for p in virtual_ports if p is not None and p != port]
-        if wrong:
-            _fail(f"{path}.port", f"must be the virtual port {wrong[0]} with lb_kind {vs['lb_kind']} "
-                                  f"(the director does not rewrite ports; only NAT maps {wrong[0]} "
-                                  f"to {port}), got {port}")
+    _same_port(f"{path}.port", port, vs, groups)
     weight = _int(f"{path}.weight", raw.get("weight", 1), 0, MAX_WEIGHT)
     rs = {"name": name, "address": str(address), "port": port, "weight": weight}
     if raw.get("inhibit_on_failure") is not None:
@@ -461,13 +475,10 @@ def _virtual_server(name, raw, defaults, groups, vips, check_default, dns_name, 
     if data.get("virtualhost"):
         vs["virtualhost"] = str(data["virtualhost"])
     if data.get("sorry_server") is not None:
-        sorry = _sorry_server(f"{path}.sorry_server", data["sorry_server"], vs)
+        sorry = _sorry_server(f"{path}.sorry_server", data["sorry_server"], vs, groups)
         if any(sorry["ip"] in r for r in _vs_addresses(vs, groups)) or sorry["address"] in vips:
             _fail(f"{path}.sorry_server.address", f"{sorry['address']} is a virtual address, "
                                                   f"not a server")
-        if vs["lb_kind"] in ("DR", "TUN") and vs["port"] and sorry["port"] not in (None, vs["port"]):
-            _fail(f"{path}.sorry_server.port", f"must be the virtual port {vs['port']} with lb_kind "
-                                               f"{vs['lb_kind']}, got {sorry['port']}")
         vs["sorry_server"] = {"address": sorry["address"], "port": sorry["port"]}
 
     servers = raw.get("real_servers")
