@@ -567,9 +567,9 @@ def virtual_addresses(virtual_servers, groups=None):
 def resolver_conflicts(resolv_conf, virtual_servers, groups=None, source="/etc/resolv.conf"):
     """Nameservers of a director (resolv.conf text) that are one of its own virtual servers.
 
-    LVS-DR cannot serve the director itself: its own queries to the VIP go into IPVS and
-    the answers come back from a real server to an address that did not send them. Returns
-    one message per conflict (empty when there is none)."""
+    LVS-DR cannot serve the director that holds the VIP: its query leaves with the VIP as
+    source, and the real server (VIP on lo) answers itself. Returns one message per
+    conflict (empty when there is none)."""
     ranges = virtual_addresses(virtual_servers, groups)
     messages = []
     for line in (resolv_conf or "").splitlines():
