@@ -275,7 +275,7 @@ def start_vm(spec: dict, host: dict, image: dict[str, Path]) -> None:
                     "-device", f"virtio-net-pci,netdev=n{index},mac={mac(lab, name, key)}"]
     append = (f"console=ttyS0 root=/dev/vda rw quiet net.ifnames=0 panic=5 "
               f"hastack.hostname={name} hastack.net={','.join(nets)}")
-    run(["nice", "-n", "5", "qemu-system-x86_64", "-name", name, "-accel", "tcg,thread=multi", "-smp", "1",
+    run(["nice", "-n", "19", "qemu-system-x86_64", "-name", name, "-accel", "tcg,thread=multi", "-smp", "1",
          "-m", str(MEMORY_MB), "-display", "none", "-daemonize", "-pidfile", str(pidfile),
          "-serial", f"file:{directory / 'console.log'}", "-no-reboot",
          "-kernel", str(image["kernel"]), "-initrd", str(image["initrd"]), "-append", append,
