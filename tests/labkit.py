@@ -26,7 +26,7 @@ def venv_bin(name: str) -> str:
 
 
 class Lab:
-    """The hosts of a scenario inventory, reached with podman exec."""
+    """The hosts of a scenario inventory, reached with podman exec (or ssh in a VM lab)."""
 
     def __init__(self, inventory: Path):
         self.inventory = Path(inventory)
@@ -34,7 +34,13 @@ class Lab:
         self.groups: dict[str, list[str]] = {}
         self.addresses: dict[str, dict[str, str]] = {}
         self._walk("all", data["all"])
-        self.hosts = {name: testinfra.get_host(f"podman://{name}") for name in self.addresses}
+        top = data["all"].get("vars") or {}
+        if "ansible_ssh_private_key_file" in top:  # a VM lab (lab/vm.py): ssh to the first address
+            self.hosts = {name: testinfra.get_host(
+                f"ssh://root@{next(iter(addresses.values()))}", ssh_identity_file=top["ansible_ssh_private_key_file"],
+                ssh_extra_args=top.get("ansible_ssh_common_args", "")) for name, addresses in self.addresses.items()}
+        else:
+            self.hosts = {name: testinfra.get_host(f"podman://{name}") for name in self.addresses}
 
     def _walk(self, group: str, node: dict) -> list[str]:
         members = []
