@@ -6,9 +6,12 @@ variant's VIP and once against its first backend, with the same query file and t
 same duration, and prints queries per second for each and their ratio.
 
     python3 bench/dns_lb.py -i inventories/lab dns_lb_nginx dns_lb_nftables [--duration 10]
+    python3 bench/dns_lb.py -i molecule/dns_lb_lvs_dr_reduced/inventory.yml \
+        --client hastack-vm-lvsr-client dns_lb_lvs_dr     (LVS-DR on the VM lab)
 
 Reads hastack_dns_vip, hastack_dns_backends (name: address) and hastack_dns_check_name
-from the variant group's variables. It only queries lab addresses from a lab host;
+from the variant group's variables. The client is reached with podman exec, or with ssh
+when the inventory gives it a key (the VM lab). It only queries lab addresses from a lab host;
 every run is bounded by --duration (at most 60 s) and --max-qps.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -44,10 +48,24 @@ def variant_settings(data: dict, group: str) -> dict:
         raise SystemExit(f"{group}: variable {exc} is not set for the group") from exc
 
 
-def dnsperf(client: str, server: str, queryfile: str, duration: int, max_qps: int, tcp: bool) -> float:
+def client_command(hostvars: dict, client: str):
+    """A function giving the argv that runs a command on the client: ssh into a VM lab
+    host (the inventory gives it a key), podman exec into a container otherwise."""
+    if client not in hostvars:
+        raise SystemExit(f"{client}: not a host of the inventory")
+    host = hostvars[client]
+    if "ansible_ssh_private_key_file" in host:
+        ssh = ["ssh", "-i", host["ansible_ssh_private_key_file"],
+               *shlex.split(host.get("ansible_ssh_common_args", "")),
+               f"{host.get('ansible_user', 'root')}@{host.get('ansible_host', client)}"]
+        return lambda argv: [*ssh, shlex.join(argv)]  # ssh hands the remote shell one string
+    return lambda argv: ["podman", "exec", "-i", client, *argv]
+
+
+def dnsperf(client, server: str, queryfile: str, duration: int, max_qps: int, tcp: bool) -> float:
     mode = ["-m", "tcp"] if tcp else []
-    cmd = ["podman", "exec", client, "dnsperf", "-s", server, "-d", queryfile, "-l", str(duration),
-           "-Q", str(max_qps), "-c", "4", "-t", "2", *mode]
+    cmd = client(["dnsperf", "-s", server, "-d", queryfile, "-l", str(duration),
+                  "-Q", str(max_qps), "-c", "4", "-t", "2", *mode])
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30)
     match = re.search(r"Queries per second:\s+([0-9.]+)", result.stdout)
     if result.returncode != 0 or not match:
@@ -70,16 +88,17 @@ def main(argv=None) -> int:
     if not 1 <= args.duration <= 60:
         parser.error("--duration must be 1-60 seconds")
     data = inventory(args.inventory)
+    client = client_command(data["_meta"]["hostvars"], args.client)
     rows = []
     for group in args.variants:
         settings = variant_settings(data, group)
         backend = next(iter(settings["backends"].values()))
         queryfile = f"/tmp/bench-{group}.queries"
         lines = "\n".join(f"{settings['name']} A" for _ in range(100)) + "\n"
-        subprocess.run(["podman", "exec", "-i", args.client, "sh", "-c", f"cat > {queryfile}"],
+        subprocess.run(client(["sh", "-c", f"cat > {queryfile}"]),
                        input=lines, text=True, check=True)
-        through = dnsperf(args.client, settings["vip"], queryfile, args.duration, args.max_qps, args.tcp)
-        direct = dnsperf(args.client, backend, queryfile, args.duration, args.max_qps, args.tcp)
+        through = dnsperf(client, settings["vip"], queryfile, args.duration, args.max_qps, args.tcp)
+        direct = dnsperf(client, backend, queryfile, args.duration, args.max_qps, args.tcp)
         rows.append((group, settings["vip"], through, backend, direct))
     proto = "TCP" if args.tcp else "UDP"
     print(f"\ndnsperf, {proto}, {args.duration} s per run, at most {args.max_qps} q/s, 4 clients")

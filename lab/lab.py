@@ -349,37 +349,43 @@ def cmd_status(args) -> None:
               f"{' '.join(host['networks'].values())}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def command_line(description: str, commands: dict, argv: list[str] | None, root_needed: str):
+    """The command line of both labs (this one and vm.py): install, image [--rebuild],
+    up SPEC, down SPEC|--all, status SPEC. Returns the parser and the parsed arguments."""
+    parser = argparse.ArgumentParser(description=description.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("install").set_defaults(func=cmd_install)
+    sub.add_parser("install").set_defaults(func=commands["install"])
     image = sub.add_parser("image")
     image.add_argument("--rebuild", action="store_true")
-    image.set_defaults(func=cmd_image)
-    up = sub.add_parser("up")
-    up.add_argument("spec")
-    up.set_defaults(func=cmd_up)
-    down = sub.add_parser("down")
-    down.add_argument("spec", nargs="?")
-    down.add_argument("--all", action="store_true")
-    down.set_defaults(func=cmd_down)
-    status = sub.add_parser("status")
-    status.add_argument("spec")
-    status.set_defaults(func=cmd_status)
+    image.set_defaults(func=commands["image"])
+    for name in ("up", "down", "status"):
+        command = sub.add_parser(name)
+        command.add_argument("spec", nargs="?" if name == "down" else None)
+        command.set_defaults(func=commands[name])
+    sub.choices["down"].add_argument("--all", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "down" and not (args.all or args.spec):
         parser.error("down needs a SPEC or --all")
     if os.geteuid() != 0:
-        parser.error("the lab needs root (rootful podman)")
-    if args.command != "install" and not shutil.which("podman"):
-        parser.error("podman is missing: run 'lab.py install' first")
+        parser.error(root_needed)
+    return parser, args
+
+
+def run_command(args, prefix: str) -> int:
     try:
         args.func(args)
     except LabError as exc:
-        print(f"lab: error: {exc}", file=sys.stderr)
+        print(f"{prefix}: error: {exc}", file=sys.stderr)
         return 1
     return 0
 
+
+def main(argv: list[str] | None = None) -> int:
+    commands = {"install": cmd_install, "image": cmd_image, "up": cmd_up, "down": cmd_down, "status": cmd_status}
+    parser, args = command_line(__doc__, commands, argv, "the lab needs root (rootful podman)")
+    if args.command != "install" and not shutil.which("podman"):
+        parser.error("podman is missing: run 'lab.py install' first")
+    return run_command(args, "lab")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lab import CACHE_DIR, LabError, load_spec, log, packages, run  # noqa: E402
+from lab import CACHE_DIR, LabError, command_line, load_spec, log, packages, run, run_command  # noqa: E402
 
 HOST_PACKAGES = ["qemu-system-x86", "qemu-utils", "mmdebstrap", "openssh-client", "nftables", "iproute2"]
 VM_PACKAGES = ["linux-image-amd64", "initramfs-tools", "udev", "kmod", "openssh-server"]
@@ -364,34 +364,9 @@ def cmd_status(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("install").set_defaults(func=cmd_install)
-    image = sub.add_parser("image")
-    image.add_argument("--rebuild", action="store_true")
-    image.set_defaults(func=cmd_image)
-    up = sub.add_parser("up")
-    up.add_argument("spec")
-    up.set_defaults(func=cmd_up)
-    down = sub.add_parser("down")
-    down.add_argument("spec", nargs="?")
-    down.add_argument("--all", action="store_true")
-    down.set_defaults(func=cmd_down)
-    status = sub.add_parser("status")
-    status.add_argument("spec")
-    status.set_defaults(func=cmd_status)
-    args = parser.parse_args(argv)
-    if args.command == "down" and not (args.all or args.spec):
-        parser.error("down needs a SPEC or --all")
-    if os.geteuid() != 0:
-        parser.error("the VM lab needs root (bridges, taps)")
-    try:
-        args.func(args)
-    except LabError as exc:
-        print(f"vm: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
+    commands = {"install": cmd_install, "image": cmd_image, "up": cmd_up, "down": cmd_down, "status": cmd_status}
+    _parser, args = command_line(__doc__, commands, argv, "the VM lab needs root (bridges, taps)")
+    return run_command(args, "vm")
 
 if __name__ == "__main__":
     sys.exit(main())

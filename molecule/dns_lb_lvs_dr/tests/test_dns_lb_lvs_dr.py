@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,8 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
-from tests.labkit import REPO, Lab, poll  # noqa: E402
+from tests.labkit import REPO, Lab  # noqa: E402
+from tests.lvs_dr_checks import LvsDr  # noqa: E402
 
 VIP = "10.213.56.100"
 DIRECTORS = ["hastack-vm-lvs-d1", "hastack-vm-lvs-d2"]
@@ -28,28 +28,9 @@ def lab():
     return Lab(SCENARIO / "inventory.yml")
 
 
-def query(lab, tcp: bool) -> str:
-    result = lab.run(CLIENT, f"kdig +short +timeout=5 +retry=0 {'+tcp' if tcp else '+notcp'} @{VIP} {NAME}")
-    lines = [line for line in result.stdout.splitlines() if line and not line.startswith(";;")]
-    return lines[0].strip() if result.rc == 0 and lines else ""
-
-
-def answers(lab, count: int, tcp: bool) -> list[str]:
-    return [query(lab, tcp) for _ in range(count)]
-
-
-def pool(lab, director: str) -> dict[str, set[str]]:
-    """The real servers IPVS holds per virtual service on a director ({'UDP': {...}, 'TCP': {...}})."""
-    services: dict[str, set[str]] = {}
-    current = None
-    for line in lab.check(director, "ipvsadm -Ln").splitlines():
-        fields = line.split()
-        if fields and fields[0] in ("UDP", "TCP") and fields[1] == f"{VIP}:53":
-            current = fields[0]
-            services[current] = set()
-        elif current and fields and fields[0] == "->" and fields[1] != "RemoteAddress:Port":
-            services[current].add(fields[1].rsplit(":", 1)[0])
-    return services
+@pytest.fixture(scope="module")
+def lvs(lab):
+    return LvsDr(lab, VIP, CLIENT, NAME, REAL_SERVERS)
 
 
 def test_the_vip_is_on_the_first_director_only(lab):
@@ -59,40 +40,28 @@ def test_the_vip_is_on_the_first_director_only(lab):
         assert f"{VIP}/32" in lab.check(server, "ip -4 -o addr show dev lo")
 
 
-def test_both_directors_hold_both_real_servers_in_ipvs(lab):
+def test_both_directors_hold_both_real_servers_in_ipvs(lab, lvs):
     for director in DIRECTORS:
-        assert pool(lab, director) == {"UDP": set(REAL_SERVERS.values()), "TCP": set(REAL_SERVERS.values())}
+        assert lvs.pool(director) == lvs.full_pool()
     assert "Route" in lab.check(DIRECTORS[0], "ipvsadm -Ln")  # direct routing
 
 
 @pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
-def test_queries_through_the_vip_alternate_between_the_real_servers(lab, tcp):
-    seen = answers(lab, 6, tcp)
-    assert set(seen) == ANSWERS and all(a != b for a, b in zip(seen, seen[1:])), seen
+def test_queries_through_the_vip_alternate_between_the_real_servers(lvs, tcp):
+    lvs.assert_alternating(ANSWERS, tcp)
 
 
-def test_a_stopped_dns_server_leaves_the_pool_and_no_query_fails(lab):
-    dead, address = "hastack-vm-lvs-rs2", REAL_SERVERS["hastack-vm-lvs-rs2"]
-    lab.check(dead, "systemctl stop named")
-    try:
-        left = poll(lambda: pool(lab, DIRECTORS[0]), lambda p: all(address not in s for s in p.values()),
-                    timeout=30, interval=1)
-        assert all(address not in servers for servers in left.values()), left
-        assert answers(lab, 6, False) + answers(lab, 6, True) == ["1.2.3.4"] * 12
-    finally:
-        lab.check(dead, "systemctl start named")
-    back = poll(lambda: pool(lab, DIRECTORS[0]), lambda p: all(address in s for s in p.values()),
-                timeout=30, interval=1)
-    assert all(address in servers for servers in back.values()), back
+def test_a_stopped_dns_server_leaves_the_pool_and_no_query_fails(lvs):
+    lvs.assert_dead_server_leaves_the_pool(DIRECTORS[0], "hastack-vm-lvs-rs2", "1.2.3.4")
 
 
-def test_stopping_keepalived_on_the_master_hands_over_the_vip_and_the_service(lab):
+def test_stopping_keepalived_on_the_master_hands_over_the_vip_and_the_service(lab, lvs):
     master, backup = DIRECTORS
     lab.check(master, "systemctl stop keepalived")
     try:
         assert lab.wait_for_holders(VIP, DIRECTORS, [backup], timeout=10) == [backup]
-        assert pool(lab, backup) == {"UDP": set(REAL_SERVERS.values()), "TCP": set(REAL_SERVERS.values())}
-        assert set(answers(lab, 4, False) + answers(lab, 4, True)) == ANSWERS
+        assert lvs.pool(backup) == lvs.full_pool()
+        assert set(lvs.answers(4, False) + lvs.answers(4, True)) == ANSWERS
     finally:
         lab.check(master, "systemctl start keepalived")
     assert lab.wait_for_holders(VIP, DIRECTORS, [master], timeout=20) == [master]
@@ -112,5 +81,4 @@ def test_the_failover_drill(lab, capsys):
     for row in rows[1:]:
         _method, sent, unanswered, _outage, holder = row.split()
         assert int(sent) > 20 and int(unanswered) < int(sent) and holder == DIRECTORS[1], row
-    time.sleep(0)
     assert lab.wait_for_holders(VIP, DIRECTORS, [DIRECTORS[0]], timeout=20) == [DIRECTORS[0]]

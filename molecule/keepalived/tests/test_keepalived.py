@@ -132,6 +132,25 @@ def test_a_broken_value_is_rejected_and_the_vip_stays(lab, nodes):
     assert lab.holders(VIP, nodes) == [nodes[0]]
 
 
+def test_virtual_servers_on_a_kernel_without_ipvs_fail_by_name_and_touch_nothing(lab, nodes):
+    """The lab's shared kernel has no IPVS: the role must say so, not hand keepalived virtual
+    servers its checker cannot program."""
+    before = {node: config_digest(lab, node) for node in nodes}
+    pids = {node: main_pid(lab, node) for node in nodes}
+    virtual_servers = {"dns_udp": {"address": VIP, "port": 53, "protocol": "UDP",
+                                   "real_servers": {"rs1": {"address": "10.213.21.50"}}}}
+    result = converge_with(lab, keepalived_virtual_servers=virtual_servers,
+                           keepalived_dns_check_name="www.abc.local")
+    assert result.returncode != 0, "virtual servers were deployed on a kernel without IPVS"
+    assert "this kernel has no IPVS (ip_vs): /proc/net/ip_vs is absent on" in result.stdout, \
+        result.stdout[-3000:]
+    for node in nodes:
+        assert config_digest(lab, node) == before[node], f"{node}: config replaced"
+        assert main_pid(lab, node) == pids[node], f"{node}: keepalived restarted"
+        assert "virtual_server" not in lab.check(node, f"cat {CONFIG}")
+    assert lab.holders(VIP, nodes) == [nodes[0]]
+
+
 BAD_INPUTS = [
     ("auth_pass longer than 8",
      {"keepalived_instances": {"VI_TEST": {"version": 2, "advert_int": 1,
