@@ -26,6 +26,8 @@ containers are never privileged and never get /proc/sys unmasked.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import ipaddress
 import os
@@ -160,7 +162,22 @@ def image_label() -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+@contextlib.contextmanager
+def cache_lock(name: str):
+    """One image build at a time: a second run (two scenarios started at once) waits here,
+    then finds the image the first one built."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_DIR / f"{name}.lock", "w", encoding="ascii") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def cmd_image(args) -> None:
+    with cache_lock("lab-image"):
+        current_image(args)
+
+
+def current_image(args) -> None:
     want = image_hash()
     if not getattr(args, "rebuild", False) and image_label() == want:
         log(f"image {IMAGE} is current ({want})")

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lab import CACHE_DIR, LabError, command_line, load_spec, log, packages, run, run_command  # noqa: E402
+from lab import CACHE_DIR, LabError, cache_lock, command_line, load_spec, log, packages, run, run_command  # noqa: E402
 
 HOST_PACKAGES = ["qemu-system-x86", "qemu-utils", "mmdebstrap", "openssh-client", "nftables", "iproute2"]
 VM_PACKAGES = ["linux-image-amd64", "initramfs-tools", "udev", "kmod", "openssh-server"]
@@ -145,6 +145,11 @@ def image_paths(want: str) -> dict[str, Path]:
 
 
 def cmd_image(args) -> dict[str, Path]:
+    with cache_lock("vm-image"):
+        return current_image(args)
+
+
+def current_image(args) -> dict[str, Path]:
     want = image_hash()
     paths = image_paths(want)
     if all(p.exists() for p in paths.values()) and not getattr(args, "rebuild", False):

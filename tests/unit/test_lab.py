@@ -76,3 +76,24 @@ def test_labs_do_not_share_names_or_subnets():
             for other, where in subnets.items():
                 assert not subnet.overlaps(other), f"{subnet} ({path}) overlaps {other} ({where})"
             subnets[subnet] = path
+
+
+def test_an_image_build_waits_for_the_one_under_way(tmp_path, monkeypatch):
+    """Two runs started at once must not both build and rename the cached image."""
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(lab, "CACHE_DIR", tmp_path)
+    released = tmp_path / "released"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, pathlib, sys, time; f = open(sys.argv[1], 'w'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(1); "
+         "pathlib.Path(sys.argv[2]).touch(); fcntl.flock(f, fcntl.LOCK_UN); time.sleep(5)",
+         str(tmp_path / "lab-image.lock"), str(released)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with lab.cache_lock("lab-image"):
+            assert released.exists(), "got the lock while the other build held it"
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
