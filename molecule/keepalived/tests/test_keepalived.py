@@ -151,6 +151,26 @@ def test_virtual_servers_on_a_kernel_without_ipvs_fail_by_name_and_touch_nothing
     assert lab.holders(VIP, nodes) == [nodes[0]]
 
 
+def test_a_director_resolving_through_its_own_vip_is_refused_before_any_change(lab, nodes):
+    """Seed 003's caveat, checked before IPVS or anything else on the host."""
+    before = {node: config_digest(lab, node) for node in nodes}
+    node = nodes[1]
+    lab.check(node, "cp /etc/resolv.conf /root/resolv.conf.test && echo 'nameserver 10.213.21.100' > /etc/resolv.conf")
+    try:
+        virtual_servers = {"dns_udp": {"address": VIP, "port": 53, "protocol": "UDP",
+                                       "real_servers": {"rs1": {"address": "10.213.21.50"}}}}
+        result = converge_with(lab, keepalived_virtual_servers=virtual_servers,
+                               keepalived_dns_check_name="www.abc.local")
+    finally:
+        lab.check(node, "cat /root/resolv.conf.test > /etc/resolv.conf && rm /root/resolv.conf.test")
+    assert result.returncode != 0, "a director resolving through its own VIP was deployed"
+    assert (f"nameserver {VIP} in /etc/resolv.conf is the address of the virtual server "
+            "keepalived_virtual_servers.dns_udp") in result.stdout, result.stdout[-3000:]
+    for each in nodes:
+        assert config_digest(lab, each) == before[each], f"{each}: config replaced"
+    assert lab.holders(VIP, nodes) == [nodes[0]]
+
+
 BAD_INPUTS = [
     ("auth_pass longer than 8",
      {"keepalived_instances": {"VI_TEST": {"version": 2, "advert_int": 1,
