@@ -107,15 +107,20 @@ def containers_conf() -> str:
     )
 
 
-def cmd_install(_args) -> None:
-    missing = [p for p in HOST_PACKAGES
+def install_host_packages(packages: list[str], *options: str) -> None:
+    """apt-get install what of `packages` the host lacks (both labs)."""
+    missing = [p for p in packages
                if run(["dpkg-query", "-W", "-f=${Status}", p], check=False,
                       capture=True).stdout != "install ok installed"]
     if missing:
         log(f"installing {' '.join(missing)}")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         run(["apt-get", "update", "-qq"], env=env)
-        run(["apt-get", "install", "-y", "-qq", *missing], env=env, capture=True)
+        run(["apt-get", "install", "-y", "-qq", *options, *missing], env=env, capture=True)
+
+
+def cmd_install(_args) -> None:
+    install_host_packages(HOST_PACKAGES)
     wanted = containers_conf()
     if not CONTAINERS_CONF.exists() or CONTAINERS_CONF.read_text() != wanted:
         CONTAINERS_CONF.parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +156,8 @@ rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
 def image_hash() -> str:
     digest = hashlib.sha256()
     digest.update("\n".join(packages()).encode())
-    digest.update(customize_script().encode())
+    # without the checkout's own path, so every clone shares one cached image
+    digest.update(customize_script().replace(str(IMAGE_DIR), "").encode())
     digest.update((IMAGE_DIR / "sysctl").read_bytes())
     return digest.hexdigest()[:16]
 

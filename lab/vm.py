@@ -36,7 +36,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lab import CACHE_DIR, LabError, cache_lock, command_line, load_spec, log, packages, run, run_command  # noqa: E402
+from lab import (CACHE_DIR, LabError, cache_lock, command_line, install_host_packages,  # noqa: E402
+                 load_spec, log, packages, run, run_command)
 
 HOST_PACKAGES = ["qemu-system-x86", "qemu-utils", "mmdebstrap", "openssh-client", "nftables", "iproute2"]
 VM_PACKAGES = ["linux-image-amd64", "initramfs-tools", "udev", "kmod", "openssh-server"]
@@ -85,14 +86,7 @@ WantedBy=multi-user.target
 
 
 def cmd_install(_args) -> None:
-    missing = [p for p in HOST_PACKAGES
-               if run(["dpkg-query", "-W", "-f=${Status}", p], check=False,
-                      capture=True).stdout != "install ok installed"]
-    if missing:
-        log(f"installing {' '.join(missing)}")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        run(["apt-get", "update", "-qq"], env=env)
-        run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], env=env, capture=True)
+    install_host_packages(HOST_PACKAGES, "--no-install-recommends")
     log("qemu ready: " + run(["qemu-system-x86_64", "--version"], capture=True).stdout.splitlines()[0])
 
 

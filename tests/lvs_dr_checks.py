@@ -4,6 +4,10 @@ directors hold (ipvsadm -Ln)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from tests.labkit import Lab, poll
 
 
@@ -58,3 +62,17 @@ class LvsDr:
         back = poll(lambda: self.pool(director), lambda p: all(address in s for s in p.values()),
                     timeout=30, interval=1)
         assert all(address in servers for servers in back.values()), back
+
+
+def lvs_dr_fixtures(inventory: Path, vip: str, client: str, name: str, real_servers: dict[str, str]):
+    """The `lab` and `lvs` fixtures of an LVS-DR scenario (assign both in the test module)."""
+
+    @pytest.fixture(scope="module", name="lab")
+    def lab_fixture():
+        return Lab(inventory)
+
+    @pytest.fixture(scope="module", name="lvs")
+    def lvs_fixture(lab):
+        return LvsDr(lab, vip, client, name, real_servers)
+
+    return lab_fixture, lvs_fixture

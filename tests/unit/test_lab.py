@@ -97,3 +97,14 @@ def test_an_image_build_waits_for_the_one_under_way(tmp_path, monkeypatch):
     finally:
         holder.kill()
         holder.wait(timeout=10)
+
+
+def test_the_image_hash_does_not_depend_on_where_the_checkout_is(tmp_path, monkeypatch):
+    import shutil
+
+    here = lab.image_hash()
+    shutil.copytree(lab.IMAGE_DIR, tmp_path / "elsewhere")
+    monkeypatch.setattr(lab, "IMAGE_DIR", tmp_path / "elsewhere")
+    assert lab.image_hash() == here
+    (tmp_path / "elsewhere/sysctl").write_text("changed\n")
+    assert lab.image_hash() != here

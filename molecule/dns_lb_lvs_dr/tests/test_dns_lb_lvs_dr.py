@@ -12,8 +12,8 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
-from tests.labkit import REPO, Lab  # noqa: E402
-from tests.lvs_dr_checks import LvsDr  # noqa: E402
+from tests.labkit import REPO  # noqa: E402
+from tests.lvs_dr_checks import lvs_dr_fixtures  # noqa: E402
 
 VIP = "10.213.56.100"
 DIRECTORS = ["hastack-vm-lvs-d1", "hastack-vm-lvs-d2"]
@@ -23,14 +23,7 @@ NAME = "www.abc.local"
 ANSWERS = {"1.2.3.4", "1.2.3.5"}
 
 
-@pytest.fixture(scope="module")
-def lab():
-    return Lab(SCENARIO / "inventory.yml")
-
-
-@pytest.fixture(scope="module")
-def lvs(lab):
-    return LvsDr(lab, VIP, CLIENT, NAME, REAL_SERVERS)
+lab, lvs = lvs_dr_fixtures(SCENARIO / "inventory.yml", VIP, CLIENT, NAME, REAL_SERVERS)
 
 
 def test_the_vip_is_on_the_first_director_only(lab):

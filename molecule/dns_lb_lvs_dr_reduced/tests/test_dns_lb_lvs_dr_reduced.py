@@ -12,8 +12,7 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
-from tests.labkit import Lab  # noqa: E402
-from tests.lvs_dr_checks import LvsDr  # noqa: E402
+from tests.lvs_dr_checks import lvs_dr_fixtures  # noqa: E402
 
 VIP = "10.213.57.100"
 DIRECTOR = "hastack-vm-lvsr-d1"
@@ -23,14 +22,7 @@ NAME = "www.abc.local"
 ANSWERS = {"1.2.3.4", "1.2.3.5"}
 
 
-@pytest.fixture(scope="module")
-def lab():
-    return Lab(SCENARIO / "inventory.yml")
-
-
-@pytest.fixture(scope="module")
-def lvs(lab):
-    return LvsDr(lab, VIP, CLIENT, NAME, REAL_SERVERS)
+lab, lvs = lvs_dr_fixtures(SCENARIO / "inventory.yml", VIP, CLIENT, NAME, REAL_SERVERS)
 
 
 def test_the_director_holds_the_vip_and_the_real_servers_hold_it_on_lo(lab):
