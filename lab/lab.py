@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """The hastack lab: systemd containers on internal podman networks.
 
-    lab.py install            install and configure podman (idempotent)
-    lab.py image [--rebuild]  build the lab image, or reuse the cached one
-    lab.py up SPEC            create the networks and hosts a spec describes
+    lab.py install            install and configure podman, set the host's inotify
+                              limits (/etc/sysctl.d/60-hastack-lab.conf); idempotent
+    lab.py image [--release R] [--rebuild]
+                              build the lab image of each release (or of R), or reuse
+                              the cached one
+    lab.py up SPEC            create the networks and hosts a spec describes and put the
+                              lab's SSH key on them
     lab.py down SPEC          remove them again (only what the spec names)
     lab.py down --all         remove every container and network the lab made
-    lab.py status SPEC        one line per host: state and addresses
+    lab.py status SPEC        one line per host: state, release and addresses
 
 SPEC is an Ansible YAML inventory that carries the lab in its variables:
 
@@ -18,6 +22,16 @@ SPEC is an Ansible YAML inventory that carries the lab in its variables:
         vrrp_vip:
           hosts:
             hastack-demo-ka1: {lab_addresses: {lan: 10.213.10.11}}
+
+Releases: every host runs the Debian release `lab_release` names (bookworm or trixie),
+set for a host or for the whole lab in all.vars; HASTACK_LAB_RELEASE in the environment
+replaces the lab-wide value (so `tests/run --release` runs any scenario on either), a
+host's own value always wins; the default is trixie, Debian's stable release.
+
+Hosts run sshd: `up` makes one key per lab (KEY_DIR/<lab_name>, 0600, outside the
+checkout) and authorizes it for root on every host, so the inventory reaches its hosts
+with ansible.builtin.ssh at their first address, as a user's inventory does. podman
+exec is used only for the lab's own plumbing (booting, the key, pause/restart in tests).
 
 Safety: networks are always `--internal` (no route off the machine), and
 containers are never privileged and never get /proc/sys unmasked.
@@ -41,11 +55,21 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 IMAGE_DIR = HERE / "image"
-IMAGE = "localhost/hastack-lab:bookworm"
+RELEASES = ("bookworm", "trixie")
+DEFAULT_RELEASE = "trixie"
 CACHE_DIR = Path(os.environ.get("HASTACK_LAB_CACHE", "/var/cache/hastack-lab"))
+KEY_DIR = Path(os.environ.get("HASTACK_LAB_KEYS", "/var/lib/hastack-lab/ssh"))
+SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+               "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes"]
+# What the host needs for many systemd containers: each container's systemd, logind and
+# dbus hold inotify instances (about 7 measured; 8 planned); the kernel's default of 128
+# per user runs out around the 22nd container.
+SYSCTL_CONF = Path("/etc/sysctl.d/60-hastack-lab.conf")
+HOST_SYSCTLS = {"fs.inotify.max_user_instances": 1024, "fs.inotify.max_user_watches": 524288}
+INOTIFY_PER_CONTAINER = 8
 OWNER_LABEL = "owner=hastack-lab"
 HOST_PACKAGES = ["podman", "netavark", "aardvark-dns", "iptables", "runc",
-                 "mmdebstrap", "zstd", "uidmap"]
+                 "mmdebstrap", "zstd", "uidmap", "openssh-client"]
 CAPABILITIES = ["NET_ADMIN", "NET_RAW", "NET_BROADCAST", "SYS_ADMIN"]
 CONTAINERS_CONF = Path("/etc/containers/containers.conf")
 
@@ -119,8 +143,60 @@ def install_host_packages(packages: list[str], *options: str) -> None:
         run(["apt-get", "install", "-y", "-qq", *options, *missing], env=env, capture=True)
 
 
+def sysctl_path(key: str) -> Path:
+    return Path("/proc/sys") / key.replace(".", "/")
+
+
+def host_sysctls() -> None:
+    """Raise the host settings the lab needs (never lower one) and keep them across boots."""
+    lines = ["# Written by the hastack lab (lab/lab.py install): many systemd containers need",
+             "# more inotify instances than the kernel's default of 128 per user."]
+    for key, wanted in HOST_SYSCTLS.items():
+        current = int(sysctl_path(key).read_text().split()[0])
+        value = max(current, wanted)
+        lines.append(f"{key} = {value}")
+        if current < wanted:
+            sysctl_path(key).write_text(f"{value}\n")
+            log(f"set {key} = {value} (was {current})")
+    text = "\n".join(lines) + "\n"
+    if not SYSCTL_CONF.exists() or SYSCTL_CONF.read_text() != text:
+        SYSCTL_CONF.parent.mkdir(parents=True, exist_ok=True)
+        SYSCTL_CONF.write_text(text)
+        log(f"wrote {SYSCTL_CONF} (kept across reboots)")
+
+
+def inotify_in_use() -> int:
+    """inotify instances open on this machine now (all users: an upper bound for root's)."""
+    count = 0
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            for fd in fd_dir.iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) == "anon_inode:inotify":
+                        count += 1
+        except OSError:
+            continue
+    return count
+
+
+def check_headroom(new_containers: int) -> None:
+    """Fail before starting containers whose systemd would hang for want of inotify instances."""
+    if not new_containers:
+        return
+    key = "fs.inotify.max_user_instances"
+    limit = int(sysctl_path(key).read_text().split()[0])
+    used = inotify_in_use()
+    need = new_containers * INOTIFY_PER_CONTAINER
+    if used + need > limit:
+        raise LabError(f"{key} is {limit}: {used} inotify instances are in use and {new_containers} more "
+                       f"containers need about {need}; their systemd would hang in 'initializing'. "
+                       f"Run 'lab.py install' (sets {key} = {HOST_SYSCTLS[key]} in {SYSCTL_CONF}) "
+                       f"or 'sysctl -w {key}={HOST_SYSCTLS[key]}'")
+
+
 def cmd_install(_args) -> None:
     install_host_packages(HOST_PACKAGES)
+    host_sysctls()
     wanted = containers_conf()
     if not CONTAINERS_CONF.exists() or CONTAINERS_CONF.read_text() != wanted:
         CONTAINERS_CONF.parent.mkdir(parents=True, exist_ok=True)
@@ -130,9 +206,18 @@ def cmd_install(_args) -> None:
 
 
 # ---------------------------------------------------------------- image
-def packages() -> list[str]:
-    lines = (IMAGE_DIR / "packages.txt").read_text().splitlines()
-    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+def image_name(release: str) -> str:
+    return f"localhost/hastack-lab:{release}"
+
+
+def packages(release: str = DEFAULT_RELEASE) -> list[str]:
+    """The image's packages: packages.txt, then packages-RELEASE.txt where one exists."""
+    names = []
+    for path in (IMAGE_DIR / "packages.txt", IMAGE_DIR / f"packages-{release}.txt"):
+        if path.exists():
+            lines = path.read_text().splitlines()
+            names += [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+    return names
 
 
 def customize_script() -> str:
@@ -147,24 +232,28 @@ done
 install -m 0755 {IMAGE_DIR}/sysctl "$root/usr/local/sbin/sysctl"
 echo 'hastack-lab' > "$root/etc/hostname"
 passwd --root "$root" -d root >/dev/null
+# sshd: root by key only; a container cannot set its audit login uid
+chroot "$root" systemctl enable ssh.service >/dev/null 2>&1
+sed -i 's/^session\s\+required\s\+pam_loginuid.so/session optional pam_loginuid.so/' "$root/etc/pam.d/sshd"
+install -d -m 0700 "$root/root/.ssh"
 rm -f "$root/etc/machine-id" "$root/var/lib/dbus/machine-id"
 : > "$root/etc/machine-id"
 rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
 """
 
 
-def image_hash() -> str:
-    digest = hashlib.sha256()
-    digest.update("\n".join(packages()).encode())
+def image_hash(release: str) -> str:
+    digest = hashlib.sha256(release.encode())
+    digest.update("\n".join(packages(release)).encode())
     # without the checkout's own path, so every clone shares one cached image
     digest.update(customize_script().replace(str(IMAGE_DIR), "").encode())
     digest.update((IMAGE_DIR / "sysctl").read_bytes())
     return digest.hexdigest()[:16]
 
 
-def image_label() -> str | None:
+def image_label(release: str) -> str | None:
     result = podman("image", "inspect", "--format",
-                    '{{ index .Labels "hastack.lab.hash" }}', IMAGE, check=False)
+                    '{{ index .Labels "hastack.lab.hash" }}', image_name(release), check=False)
     return result.stdout.strip() if result.returncode == 0 else None
 
 
@@ -179,48 +268,52 @@ def cache_lock(name: str):
 
 
 def cmd_image(args) -> None:
+    releases = [args.release] if getattr(args, "release", None) else list(RELEASES)
     with cache_lock("lab-image"):
-        current_image(args)
+        for release in releases:
+            current_image(release, getattr(args, "rebuild", False))
 
 
-def current_image(args) -> None:
-    want = image_hash()
-    if not getattr(args, "rebuild", False) and image_label() == want:
-        log(f"image {IMAGE} is current ({want})")
+def current_image(release: str, rebuild: bool = False) -> None:
+    want = image_hash(release)
+    image = image_name(release)
+    if not rebuild and image_label(release) == want:
+        log(f"image {image} is current ({want})")
         return
-    cache = CACHE_DIR / f"hastack-lab-{want}.tar.zst"
-    if cache.exists() and not getattr(args, "rebuild", False):
+    cache = CACHE_DIR / f"hastack-lab-{release}-{want}.tar.zst"
+    if cache.exists() and not rebuild:
         log(f"loading cached image {cache}")
         with subprocess.Popen(["zstd", "-dc", str(cache)], stdout=subprocess.PIPE) as unz:
             run(["podman", "load", "-q"], stdin=unz.stdout, capture=True)
-        run(["podman", "tag", f"localhost/hastack-lab:{want}", IMAGE], capture=True)
-        if image_label() == want:
+        run(["podman", "tag", f"localhost/hastack-lab:{want}", image], capture=True)
+        if image_label(release) == want:
             return
         log("cached image did not carry the expected label: rebuilding")
-    build_image(want, cache)
+    build_image(release, want, cache)
 
 
-def build_image(want: str, cache: Path) -> None:
-    log(f"building {IMAGE} ({want}) with mmdebstrap; about a minute")
+def build_image(release: str, want: str, cache: Path) -> None:
+    image = image_name(release)
+    log(f"building {image} ({want}) with mmdebstrap; one to two minutes")
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         hook = Path(tmp) / "customize.sh"
         hook.write_text(customize_script())
         tarball = Path(tmp) / "rootfs.tar"
         run(["mmdebstrap", "--quiet", "--variant=minbase",
-             "--include=" + ",".join(packages()),
+             "--include=" + ",".join(packages(release)),
              f"--customize-hook=sh {hook} \"$1\"",
-             "bookworm", str(tarball)], capture=True)
+             release, str(tarball)], capture=True)
         run(["podman", "import",
              "--change", 'CMD ["/sbin/init"]',
              "--change", "STOPSIGNAL SIGRTMIN+3",
              "--change", "ENV container=podman",
              "--change", f"LABEL hastack.lab.hash={want}",
              str(tarball), f"localhost/hastack-lab:{want}"], capture=True)
-    run(["podman", "tag", f"localhost/hastack-lab:{want}", IMAGE], capture=True)
+    run(["podman", "tag", f"localhost/hastack-lab:{want}", image], capture=True)
     log(f"built in {time.monotonic() - started:.0f} s")
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    for old in CACHE_DIR.glob("hastack-lab-*.tar.zst"):
+    for old in CACHE_DIR.glob(f"hastack-lab-{release}-*.tar.zst"):  # this release's older builds only
         old.unlink()
     partial = cache.with_suffix(".partial")
     with open(partial, "wb") as out:
@@ -249,18 +342,23 @@ def load_spec(path: str) -> dict:
         raise LabError(f"{path}: all.vars needs lab_name and lab_networks")
     hosts: dict[str, dict] = {}
 
-    def walk(group: dict) -> None:
+    release = os.environ.get("HASTACK_LAB_RELEASE") or top_vars.get("lab_release") or DEFAULT_RELEASE
+
+    def walk(group: dict, group_release: str) -> None:
+        group_release = (group.get("vars") or {}).get("lab_release", group_release)
         for name, host_vars in (group.get("hosts") or {}).items():
             addresses = (host_vars or {}).get("lab_addresses")
             if addresses:
-                hosts[name] = {"name": name, "networks": dict(addresses)}
+                hosts[name] = {"name": name, "networks": dict(addresses),
+                               "release": (host_vars or {}).get("lab_release", group_release)}
         for child in (group.get("children") or {}).values():
-            walk(child or {})
+            walk(child or {}, group_release)
 
-    walk(top)
+    walk({**top, "vars": {}}, release)
     lab = top_vars["lab_name"]
     spec = {
         "lab": lab,
+        "key": str(key_path(lab)),
         "networks": {key: {"name": f"{lab}-{key}", "subnet": subnet}
                      for key, subnet in top_vars["lab_networks"].items()},
         "hosts": list(hosts.values()),
@@ -269,9 +367,18 @@ def load_spec(path: str) -> dict:
     return spec
 
 
+def key_path(lab: str) -> Path:
+    """The lab's SSH private key (the inventory's ansible_ssh_private_key_file)."""
+    return KEY_DIR / lab
+
+
 def check_spec(spec: dict, path: str) -> None:
     if not spec["hosts"]:
         raise LabError(f"{path}: no host has lab_addresses")
+    for host in spec["hosts"]:
+        if host["release"] not in RELEASES:
+            raise LabError(f"{path}: host {host['name']}: lab_release {host['release']!r} is not one of "
+                           f"{', '.join(RELEASES)}")
     subnets = {}
     for key, net in spec["networks"].items():
         subnet = ipaddress.ip_network(net["subnet"])
@@ -304,12 +411,49 @@ def wait_for_systemd(name: str, timeout: float = 60) -> str:
         if state in ("running", "degraded"):
             return state
         time.sleep(0.3)
-    raise LabError(f"{name}: systemd did not finish booting within {timeout:.0f} s (state {state})")
+    jobs = podman("exec", name, "systemctl", "list-jobs", "--no-pager", check=False).stdout.strip()
+    failed = podman("exec", name, "systemctl", "list-units", "--failed", "--no-pager", "--plain",
+                    "--no-legend", check=False).stdout.strip()
+    raise LabError(f"{name}: systemd did not finish booting within {timeout:.0f} s (state {state})\n"
+                   f"stuck jobs:\n{jobs or '(none)'}\nfailed units:\n{failed or '(none)'}\n"
+                   f"(units failed with 'Result: resources' mean the host is short of inotify "
+                   f"instances: see 'lab.py install')")
+
+
+def ensure_key(lab: str) -> Path:
+    """The lab's SSH key pair (made once; the private key 0600 in a 0700 folder)."""
+    key = key_path(lab)
+    if not key.exists():
+        KEY_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(KEY_DIR, 0o700)
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"hastack-lab {lab}", "-f", str(key)],
+            capture=True)
+        log(f"ssh key {key}")
+    os.chmod(key, 0o600)
+    return key
+
+
+def authorize_key(name: str, address: str, key: Path) -> None:
+    """Put the lab's public key on a host (podman exec: plumbing), then prove ssh reaches it."""
+    run(["podman", "exec", "-i", name, "sh", "-c",
+         "umask 077 && mkdir -p /root/.ssh && cat > /root/.ssh/authorized_keys"],
+        input=Path(f"{key}.pub").read_text(), capture=True)
+    deadline = time.monotonic() + 30
+    while True:
+        result = run(["ssh", *SSH_OPTIONS, "-i", str(key), f"root@{address}", "true"], check=False, capture=True)
+        if result.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            raise LabError(f"{name}: no ssh to root@{address} within 30 s: {result.stderr.strip()}")
+        time.sleep(0.3)
 
 
 def cmd_up(args) -> None:
     spec = load_spec(args.spec)
-    cmd_image(argparse.Namespace(rebuild=False))
+    for release in sorted({host["release"] for host in spec["hosts"]}):
+        cmd_image(argparse.Namespace(rebuild=False, release=release))
+    check_headroom(sum(1 for host in spec["hosts"] if container_state(host["name"]) != "running"))
+    key = ensure_key(spec["lab"])
     lab_label = f"hastack.lab={spec['lab']}"
     for net in spec["networks"].values():
         if podman("network", "exists", net["name"], check=False).returncode != 0:
@@ -328,6 +472,10 @@ def cmd_up(args) -> None:
             if have != want:
                 raise LabError(f"{name} exists on networks {sorted(have)}, the inventory wants "
                                f"{sorted(want)}: remove the lab first (lab.py down {args.spec})")
+            image = podman("container", "inspect", "--format", "{{.ImageName}}", name).stdout.strip()
+            if image != image_name(host["release"]):
+                raise LabError(f"{name} runs {image}, the inventory wants {host['release']}: "
+                               f"remove the lab first (lab.py down {args.spec})")
         if state == "running":
             continue
         if state is not None:
@@ -337,14 +485,15 @@ def cmd_up(args) -> None:
                    "--systemd=always", "--label", OWNER_LABEL, "--label", lab_label,
                    "--cap-add", ",".join(CAPABILITIES)]
             # interfaces are named in the order the inventory lists the networks
-            for index, (key, address) in enumerate(host["networks"].items()):
+            for index, (key_name, address) in enumerate(host["networks"].items()):
                 cmd += ["--network",
-                        f"{spec['networks'][key]['name']}:ip={address},interface_name=eth{index}"]
-            podman(*cmd, IMAGE)
-        log(f"host {name} {' '.join(host['networks'].values())}")
+                        f"{spec['networks'][key_name]['name']}:ip={address},interface_name=eth{index}"]
+            podman(*cmd, image_name(host["release"]))
+        log(f"host {name} {host['release']} {' '.join(host['networks'].values())}")
     for host in spec["hosts"]:
         wait_for_systemd(host["name"])
-    log(f"lab '{spec['lab']}' is up: {len(spec['hosts'])} hosts")
+        authorize_key(host["name"], next(iter(host["networks"].values())), key)
+    log(f"lab '{spec['lab']}' is up: {len(spec['hosts'])} hosts, reached over ssh as root with {key}")
 
 
 def remove(filters: list[str]) -> None:
@@ -368,8 +517,9 @@ def cmd_down(args) -> None:
 def cmd_status(args) -> None:
     spec = load_spec(args.spec)
     for host in spec["hosts"]:
-        print(f"{host['name']}: {container_state(host['name']) or 'absent'} "
+        print(f"{host['name']}: {container_state(host['name']) or 'absent'} {host['release']} "
               f"{' '.join(host['networks'].values())}")
+    print(f"ssh key: {spec['key']}")
 
 
 def command_line(description: str, commands: dict, argv: list[str] | None, root_needed: str):
@@ -380,6 +530,7 @@ def command_line(description: str, commands: dict, argv: list[str] | None, root_
     sub.add_parser("install").set_defaults(func=commands["install"])
     image = sub.add_parser("image")
     image.add_argument("--rebuild", action="store_true")
+    image.add_argument("--release", choices=RELEASES, help="only this release (default: every release)")
     image.set_defaults(func=commands["image"])
     for name in ("up", "down", "status"):
         command = sub.add_parser(name)
@@ -409,6 +560,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "install" and not shutil.which("podman"):
         parser.error("podman is missing: run 'lab.py install' first")
     return run_command(args, "lab")
+
 
 if __name__ == "__main__":
     sys.exit(main())

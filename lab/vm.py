@@ -36,11 +36,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lab import (CACHE_DIR, LabError, cache_lock, command_line, install_host_packages,  # noqa: E402
-                 load_spec, log, packages, run, run_command)
+from lab import (CACHE_DIR, DEFAULT_RELEASE, LabError, cache_lock, command_line,  # noqa: E402
+                 install_host_packages, load_spec, log, packages, run, run_command)
 
 HOST_PACKAGES = ["qemu-system-x86", "qemu-utils", "mmdebstrap", "openssh-client", "nftables", "iproute2"]
-VM_PACKAGES = ["linux-image-amd64", "initramfs-tools", "udev", "kmod", "openssh-server"]
+VM_PACKAGES = ["linux-image-amd64", "initramfs-tools", "udev", "kmod"]
 KEY = CACHE_DIR / "vm-lab-key"
 STATE = Path(os.environ.get("HASTACK_VM_STATE", "/var/tmp/hastack-vm-lab"))
 NFT_TABLE = "hastack_vm_lab"
@@ -123,33 +123,33 @@ rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
 """
 
 
-def image_hash() -> str:
-    digest = hashlib.sha256()
-    digest.update("\n".join(packages() + VM_PACKAGES).encode())
+def image_hash(release: str) -> str:
+    digest = hashlib.sha256(release.encode())
+    digest.update("\n".join(packages(release) + VM_PACKAGES).encode())
     digest.update(NET_SCRIPT.encode() + NET_UNIT.encode() + public_key().encode())
     with tempfile.TemporaryDirectory() as tmp:
         digest.update(customize_script(Path(tmp)).replace(tmp, "").encode())
     return digest.hexdigest()[:16]
 
 
-def image_paths(want: str) -> dict[str, Path]:
-    base = CACHE_DIR / f"hastack-vm-{want}"
+def image_paths(release: str, want: str) -> dict[str, Path]:
+    base = CACHE_DIR / f"hastack-vm-{release}-{want}"
     return {"disk": base.with_suffix(".img"), "kernel": base.with_suffix(".vmlinuz"),
             "initrd": base.with_suffix(".initrd")}
 
 
 def cmd_image(args) -> dict[str, Path]:
     with cache_lock("vm-image"):
-        return current_image(args)
+        return current_image(getattr(args, "release", None) or DEFAULT_RELEASE, getattr(args, "rebuild", False))
 
 
-def current_image(args) -> dict[str, Path]:
-    want = image_hash()
-    paths = image_paths(want)
-    if all(p.exists() for p in paths.values()) and not getattr(args, "rebuild", False):
-        log(f"VM image is current ({want})")
+def current_image(release: str, rebuild: bool) -> dict[str, Path]:
+    want = image_hash(release)
+    paths = image_paths(release, want)
+    if all(p.exists() for p in paths.values()) and not rebuild:
+        log(f"VM image {release} is current ({want})")
         return paths
-    log(f"building the VM image ({want}) with mmdebstrap; a few minutes")
+    log(f"building the VM image {release} ({want}) with mmdebstrap; a few minutes")
     started = time.monotonic()
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE_DIR) as tmp:
@@ -157,11 +157,12 @@ def current_image(args) -> dict[str, Path]:
         hook = work / "customize.sh"
         hook.write_text(customize_script(work))
         root = work / "root"
-        run(["mmdebstrap", "--quiet", "--variant=minbase", "--include=" + ",".join(packages() + VM_PACKAGES),
-             f"--customize-hook=sh {hook} \"$1\"", "bookworm", str(root)], capture=True)
+        run(["mmdebstrap", "--quiet", "--variant=minbase",
+             "--include=" + ",".join(packages(release) + VM_PACKAGES),
+             f"--customize-hook=sh {hook} \"$1\"", release, str(root)], capture=True)
         kernel = sorted((root / "boot").glob("vmlinuz-*"))[-1]
         initrd = sorted((root / "boot").glob("initrd.img-*"))[-1]
-        for old in CACHE_DIR.glob("hastack-vm-*"):
+        for old in CACHE_DIR.glob(f"hastack-vm-{release}-*"):  # this release's older builds only
             if old.is_file():
                 old.unlink()
         run(["cp", str(kernel), str(paths["kernel"])])
@@ -304,7 +305,10 @@ def wait_for_boot(spec: dict, timeout: float = BOOT_TIMEOUT) -> None:
 def cmd_up(args) -> None:
     spec = load_spec(args.spec)
     cmd_install(args)
-    image = cmd_image(argparse.Namespace(rebuild=False))
+    releases = {host["release"] for host in spec["hosts"]}
+    if len(releases) != 1:
+        raise LabError(f"{args.spec}: the VMs of one lab run one release (got {sorted(releases)})")
+    image = cmd_image(argparse.Namespace(rebuild=False, release=releases.pop()))
     ensure_firewall()
     for key, net in spec["networks"].items():
         ensure_bridge(bridge_name(spec["lab"], key), net["subnet"])
@@ -366,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"install": cmd_install, "image": cmd_image, "up": cmd_up, "down": cmd_down, "status": cmd_status}
     _parser, args = command_line(__doc__, commands, argv, "the VM lab needs root (bridges, taps)")
     return run_command(args, "vm")
+
 
 if __name__ == "__main__":
     sys.exit(main())

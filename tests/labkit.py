@@ -26,7 +26,8 @@ def venv_bin(name: str) -> str:
 
 
 class Lab:
-    """The hosts of a scenario inventory, reached with podman exec (or ssh in a VM lab)."""
+    """The hosts of a scenario inventory, reached over ssh with the lab's key (podman exec where
+    the inventory gives no key)."""
 
     def __init__(self, inventory: Path):
         self.inventory = Path(inventory)
@@ -35,9 +36,11 @@ class Lab:
         self.addresses: dict[str, dict[str, str]] = {}
         self._walk("all", data["all"])
         top = data["all"].get("vars") or {}
-        if "ansible_ssh_private_key_file" in top:  # a VM lab (lab/vm.py): ssh to the first address
+        self.key = str(top.get("ansible_ssh_private_key_file", "")).replace("{{ lab_name }}",
+                                                                             str(top.get("lab_name", "")))
+        if self.key:  # as Ansible reaches them: ssh as root to the first address with the lab's key
             self.hosts = {name: testinfra.get_host(
-                f"ssh://root@{next(iter(addresses.values()))}", ssh_identity_file=top["ansible_ssh_private_key_file"],
+                f"ssh://root@{next(iter(addresses.values()))}", ssh_identity_file=self.key,
                 ssh_extra_args=top.get("ansible_ssh_common_args", "")) for name, addresses in self.addresses.items()}
         else:
             self.hosts = {name: testinfra.get_host(f"podman://{name}") for name in self.addresses}
@@ -243,14 +246,16 @@ def kea_command(lab: Lab, host: str, address: str, command: str, arguments: dict
     return answer
 
 
-def kdig(lab: Lab, host: str, server: str, name: str, *options: str, qtype: str = "A") -> str:
+def kdig(lab: Lab, host: str, server: str, name: str, *options: str, qtype: str = "A",
+         timeout: int = 2, retry: int = 1) -> str:
     """First answer of a kdig query from a lab host ('' when none or on any error).
 
     For DoT and DoH pass e.g. "+tls" or "+https" with "+tls-ca=FILE" and "+tls-hostname=NAME":
     kdig then checks the server's certificate against FILE and NAME and gives no answer
     when either does not match.
     """
-    result = lab.run(host, f"kdig +short +timeout=2 +retry=1 {' '.join(options)} @{server} {name} {qtype}")
+    result = lab.run(host, f"kdig +short +timeout={timeout} +retry={retry} {' '.join(options)} "
+                           f"@{server} {name} {qtype}")
     lines = [line.strip() for line in result.stdout.splitlines() if line.strip() and not line.startswith(";;")]
     return lines[0] if result.rc == 0 and lines else ""
 
