@@ -10,8 +10,8 @@ same duration, and prints queries per second for each and their ratio.
         --client hastack-vm-lvsr-client dns_lb_lvs_dr     (LVS-DR on the VM lab)
 
 Reads hastack_dns_vip, hastack_dns_backends (name: address) and hastack_dns_check_name
-from the variant group's variables. The client is reached with podman exec, or with ssh
-when the inventory gives it a key (the VM lab). It only queries lab addresses from a lab host;
+from the variant group's variables. The client is reached with ssh when the inventory
+gives it a key (the container and VM labs), with podman exec otherwise. It only queries lab addresses from a lab host;
 every run is bounded by --duration (at most 60 s) and --max-qps.
 """
 
@@ -49,15 +49,19 @@ def variant_settings(data: dict, group: str) -> dict:
 
 
 def client_command(hostvars: dict, client: str):
-    """A function giving the argv that runs a command on the client: ssh into a VM lab
-    host (the inventory gives it a key), podman exec into a container otherwise."""
+    """A function giving the argv that runs a command on the client: ssh into a lab host
+    (the inventory gives it a key), podman exec into a container otherwise."""
     if client not in hostvars:
         raise SystemExit(f"{client}: not a host of the inventory")
     host = hostvars[client]
     if "ansible_ssh_private_key_file" in host:
-        ssh = ["ssh", "-i", host["ansible_ssh_private_key_file"],
-               *shlex.split(host.get("ansible_ssh_common_args", "")),
-               f"{host.get('ansible_user', 'root')}@{host.get('ansible_host', client)}"]
+        # ansible-inventory --list does not template: resolve the lab inventories' two templates
+        key = str(host["ansible_ssh_private_key_file"]).replace("{{ lab_name }}", str(host.get("lab_name", "")))
+        address = str(host.get("ansible_host", client))
+        if "{{" in address:
+            address = next(iter((host.get("lab_addresses") or {client: client}).values()))
+        ssh = ["ssh", "-i", key, *shlex.split(host.get("ansible_ssh_common_args", "")),
+               f"{host.get('ansible_user', 'root')}@{address}"]
         return lambda argv: [*ssh, shlex.join(argv)]  # ssh hands the remote shell one string
     return lambda argv: ["podman", "exec", "-i", client, *argv]
 

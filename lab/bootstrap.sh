@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Prepares this machine for the lab and the tests, idempotently:
-# podman and its needs (lab/lab.py install), the Python venv from
-# requirements.txt (.venv), and the lab image (built once, then cached).
+# podman and its needs and the host's inotify limits (lab/lab.py install), the Python
+# venv from requirements.txt (.venv), and the lab images (built once, then cached).
+#
+#   bash lab/bootstrap.sh                 images of every release (bookworm, trixie)
+#   bash lab/bootstrap.sh trixie          only the named releases' images
+#
 # Needs root (rootful podman), Debian 12, and Python 3.11.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,4 +26,9 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)
     echo "$want" > .venv/.requirements.sha256
 fi
 
-.venv/bin/python lab/lab.py image
+if [ $# -eq 0 ]; then
+    .venv/bin/python lab/lab.py image
+fi
+for release in "$@"; do
+    .venv/bin/python lab/lab.py image --release "$release"
+done

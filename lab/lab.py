@@ -234,7 +234,7 @@ echo 'hastack-lab' > "$root/etc/hostname"
 passwd --root "$root" -d root >/dev/null
 # sshd: root by key only; a container cannot set its audit login uid
 chroot "$root" systemctl enable ssh.service >/dev/null 2>&1
-sed -i 's/^session\s\+required\s\+pam_loginuid.so/session optional pam_loginuid.so/' "$root/etc/pam.d/sshd"
+sed -i 's/^session\\s\\+required\\s\\+pam_loginuid.so/session optional pam_loginuid.so/' "$root/etc/pam.d/sshd"
 install -d -m 0700 "$root/root/.ssh"
 rm -f "$root/etc/machine-id" "$root/var/lib/dbus/machine-id"
 : > "$root/etc/machine-id"

@@ -30,7 +30,67 @@ all:
         h2: {}
 """))
     assert spec["networks"] == {"lan": {"name": "t-lan", "subnet": "10.213.250.0/24"}}
-    assert spec["hosts"] == [{"name": "h1", "networks": {"lan": "10.213.250.11"}}]
+    assert spec["hosts"] == [{"name": "h1", "networks": {"lan": "10.213.250.11"}, "release": "trixie"}]
+    assert spec["key"] == str(lab.KEY_DIR / "t")
+
+
+RELEASES_INVENTORY = """
+all:
+  vars: {lab_name: t, lab_networks: {lan: 10.213.250.0/24}, lab_release: bookworm}
+  children:
+    g:
+      vars: {lab_release: trixie}
+      hosts:
+        h1: {lab_addresses: {lan: 10.213.250.11}}
+        h2: {lab_addresses: {lan: 10.213.250.12}, lab_release: bookworm}
+    k:
+      hosts:
+        h3: {lab_addresses: {lan: 10.213.250.13}}
+"""
+
+
+def test_the_release_comes_from_the_host_its_group_or_the_lab(tmp_path, monkeypatch):
+    monkeypatch.delenv("HASTACK_LAB_RELEASE", raising=False)
+    spec = lab.load_spec(write(tmp_path, RELEASES_INVENTORY))
+    assert {h["name"]: h["release"] for h in spec["hosts"]} == {"h1": "trixie", "h2": "bookworm", "h3": "bookworm"}
+
+
+def test_the_environment_replaces_the_lab_wide_release_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("HASTACK_LAB_RELEASE", "trixie")
+    spec = lab.load_spec(write(tmp_path, RELEASES_INVENTORY))
+    assert {h["name"]: h["release"] for h in spec["hosts"]} == {"h1": "trixie", "h2": "bookworm", "h3": "trixie"}
+
+
+def test_an_unknown_release_is_refused_naming_the_host(tmp_path, monkeypatch):
+    monkeypatch.setenv("HASTACK_LAB_RELEASE", "sid")
+    with pytest.raises(lab.LabError, match="host h3: lab_release 'sid' is not one of bookworm, trixie"):
+        lab.load_spec(write(tmp_path, RELEASES_INVENTORY))
+
+
+def test_each_release_has_its_own_image_and_package_list():
+    assert lab.image_hash("bookworm") != lab.image_hash("trixie")
+    assert lab.image_name("trixie") == "localhost/hastack-lab:trixie"
+    for release in lab.RELEASES:
+        names = lab.packages(release)
+        assert "openssh-server" in names and "bind9-dnsutils" in names, release
+
+
+def test_up_refuses_to_start_containers_without_inotify_headroom(monkeypatch):
+    monkeypatch.setattr(lab, "inotify_in_use", lambda: 120)
+    monkeypatch.setattr(lab, "sysctl_path", lambda key: FakeSysctl("128"))
+    with pytest.raises(lab.LabError, match=r"fs.inotify.max_user_instances is 128: 120 .* 3 more containers"):
+        lab.check_headroom(3)
+    lab.check_headroom(0)  # nothing to start, nothing to check
+    monkeypatch.setattr(lab, "sysctl_path", lambda key: FakeSysctl("1024"))
+    lab.check_headroom(27)
+
+
+class FakeSysctl:
+    def __init__(self, value):
+        self.value = value
+
+    def read_text(self):
+        return self.value + "\n"
 
 
 @pytest.mark.parametrize("text,message", [
@@ -102,9 +162,9 @@ def test_an_image_build_waits_for_the_one_under_way(tmp_path, monkeypatch):
 def test_the_image_hash_does_not_depend_on_where_the_checkout_is(tmp_path, monkeypatch):
     import shutil
 
-    here = lab.image_hash()
+    here = lab.image_hash("trixie")
     shutil.copytree(lab.IMAGE_DIR, tmp_path / "elsewhere")
     monkeypatch.setattr(lab, "IMAGE_DIR", tmp_path / "elsewhere")
-    assert lab.image_hash() == here
+    assert lab.image_hash("trixie") == here
     (tmp_path / "elsewhere/sysctl").write_text("changed\n")
-    assert lab.image_hash() != here
+    assert lab.image_hash("trixie") != here

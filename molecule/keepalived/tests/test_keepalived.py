@@ -74,9 +74,13 @@ def test_role_set_nonlocal_bind_in_the_node_namespace(lab, nodes):
 
 def test_config_check_passes_the_running_config(lab, nodes):
     # scripts run as keepalived_script: keepalived 2.2.7 -t kills itself here (exit 143),
-    # the wrapper must still pass a good config
+    # the wrapper must still pass a good config; from 2.2.8 on it must not retry at all
     result = lab.run(nodes[0], f"/usr/local/sbin/keepalived-check-config {CONFIG}")
     assert result.rc == 0, result.stdout + result.stderr
+    banner = lab.check(nodes[0], "keepalived --version 2>&1 | head -n 1")
+    version = tuple(int(part) for part in banner.split()[1].lstrip("v").split("."))
+    retried = "retrying with scripts as root" in result.stdout
+    assert retried == (version < (2, 2, 8)), (banner, result.stdout)
 
 
 @pytest.mark.parametrize("breakage", [
