@@ -10,6 +10,8 @@ Every error names the variable it is about.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import netaddr
 
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import (
@@ -280,8 +282,12 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
 
     peers: the output of pair_peers (server names are the inventory hostnames);
     addresses: {host: address}; settings: {mode, port, heartbeat_delay,
-    max_response_delay, max_ack_delay, max_unacked_clients}. A peer's `url` or
-    `address` setting overrides the derived control agent URL.
+    max_response_delay, max_ack_delay, max_unacked_clients} and optionally
+    peer_port and dedicated_listener. `port` is the control agent's; peer URLs use
+    `peer_port` (default: `port`, the partner's HA hook goes through the control
+    agent). With `dedicated_listener` (Kea 2.6: the HA hook runs its own HTTP
+    listener on this server's URL) the peer URLs must not be the control agent's
+    address and port. A peer's `url` or `address` setting overrides the derived URL.
     """
     mode = settings.get("mode")
     if mode not in KEA_ROLES:
@@ -292,6 +298,13 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
     port = settings.get("port", 8000)
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         _fail("kea_ha_api_port", f"must be a port number 1-65535, got {port!r}")
+    dedicated = bool(settings.get("dedicated_listener", False))
+    peer_port = settings.get("peer_port", port)
+    if isinstance(peer_port, bool) or not isinstance(peer_port, int) or not 1 <= peer_port <= 65535:
+        _fail("kea_ha_peer_port", f"must be a port number 1-65535, got {peer_port!r}")
+    if dedicated and peer_port == port:
+        _fail("kea_ha_peer_port", f"({peer_port}) must differ from kea_ha_api_port ({port}): the HA hook "
+                                  f"listens on it itself, next to the control agent")
     timers = {}
     for key in ("heartbeat_delay", "max_response_delay", "max_ack_delay", "max_unacked_clients"):
         value = settings.get(key)
@@ -310,11 +323,24 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
         if not url:
             if not address:
                 _fail(path, f"no address for {peer['host']}: give one, or gather its facts")
-            url = f"http://{_address(path, address)}:{port}/"
+            url = f"http://{_address(path, address)}:{peer_port}/"
+        elif dedicated and address and _url_endpoint(url) == (str(_address(path, address)), port):
+            _fail(f"{var}.{peer['host']}.url", f"{url} is the control agent's address and port "
+                                               f"(kea_ha_api_port): the HA hook needs a port of its own")
         entry = {"name": peer["host"], "url": url, "role": role, "address": str(address or "")}
         result_peers.append(entry)
         if peer["host"] == host:
             me = entry
     partner = next(p for p in result_peers if p["name"] != host)
     return dict(timers, mode=mode, this_server_name=host, role=me["role"], address=me["address"],
-                partner_address=partner["address"], peers=result_peers)
+                partner_address=partner["address"], dedicated_listener=dedicated, peers=result_peers)
+
+
+def _url_endpoint(url):
+    """(host, port) of an http(s) URL, the port defaulting to the scheme's."""
+    parts = urlsplit(str(url))
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.hostname or "", port or (443 if parts.scheme == "https" else 80)

@@ -203,10 +203,31 @@ def test_kea_load_balancing_with_an_explicit_primary_and_url():
     assert result["peers"][1]["url"] == "http://mgmt1:8080/" and result["role"] == "secondary"
 
 
+def test_kea_peers_reach_the_dedicated_listener_on_its_own_port():
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    result = kea_ha(peers, "dhcp1", ADDRESSES, dict(KEA, peer_port=8001, dedicated_listener=True))
+    assert result["dedicated_listener"] is True
+    assert [p["url"] for p in result["peers"]] == ["http://10.18.33.10:8001/", "http://10.18.33.20:8001/"]
+    # without a dedicated listener the partner goes through the control agent
+    assert kea_ha(peers, "dhcp1", ADDRESSES, KEA)["dedicated_listener"] is False
+
+
+def test_kea_dedicated_listener_refuses_the_control_agent_port():
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    with pytest.raises(PoolError, match=r"kea_ha_peer_port: \(8000\) must differ from kea_ha_api_port"):
+        kea_ha(peers, "dhcp1", ADDRESSES, dict(KEA, peer_port=8000, dedicated_listener=True))
+    explicit = pair_peers({"dhcp1": {"url": "http://10.18.33.10:8000/"}, "dhcp2": {}}, [], INVENTORY)
+    with pytest.raises(PoolError, match=r"kea_ha_peers.dhcp1.url: http://10.18.33.10:8000/ is the control agent"):
+        kea_ha(explicit, "dhcp2", ADDRESSES, dict(KEA, peer_port=8001, dedicated_listener=True))
+    # the same URL is right when the partner goes through the control agent
+    assert kea_ha(explicit, "dhcp2", ADDRESSES, KEA)["peers"][0]["url"] == "http://10.18.33.10:8000/"
+
+
 @pytest.mark.parametrize("settings,message", [
     (dict(KEA, mode="active"), r"kea_ha_mode: must be one of"),
     (dict(KEA, max_response_delay=500), r"kea_ha_max_response_delay: \(500 ms\) must be greater"),
     (dict(KEA, port=0), r"kea_ha_api_port"),
+    (dict(KEA, peer_port=70000, dedicated_listener=True), r"kea_ha_peer_port: must be a port number"),
     (dict(KEA, max_unacked_clients=-1), r"kea_ha_max_unacked_clients"),
 ])
 def test_bad_kea_settings_name_the_variable(settings, message):
