@@ -59,6 +59,19 @@ class Lab:
         """Run a command on a lab host and return the result (no check)."""
         return self.hosts[host].run(command, *args)
 
+    def reachable(self, host: str) -> bool:
+        """Whether a command runs on the host now (False while ssh cannot connect)."""
+        try:
+            return self.hosts[host].run("true").rc == 0
+        except RuntimeError:  # testinfra's ssh backend: ssh itself failed (exit 255)
+            return False
+
+    def restart(self, host: str, timeout: float = 90.0) -> bool:
+        """Power-cycle a host's container (podman: the lab's plumbing) and wait, bounded, until
+        ssh reaches it again (its sshd starts late in the boot); return whether it did."""
+        subprocess.run(["podman", "restart", "--time", "5", host], check=True, capture_output=True)
+        return poll(lambda: self.reachable(host), bool, timeout=timeout, interval=1.0)
+
     def check(self, host: str, command: str, *args) -> str:
         """Run a command that must succeed; return its stdout."""
         result = self.hosts[host].run(command, *args)

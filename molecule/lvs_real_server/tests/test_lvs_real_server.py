@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -73,7 +72,7 @@ def test_no_real_server_answers_arp_for_the_vip(lab, nodes):
 
 def test_the_vip_and_the_arp_settings_come_back_after_a_restart(lab, nodes):
     node = nodes[1]
-    subprocess.run(["podman", "restart", "--time", "5", node], check=True, capture_output=True)
+    assert lab.restart(node), f"{node}: no ssh to it within 90 s of a restart"
     state = poll(lambda: lab.run(node, f"systemctl is-active {UNIT}").stdout.strip(),
                  lambda s: s in ("active", "failed"), timeout=60)
     assert state == "active", lab.run(node, f"systemctl status {UNIT}").stdout
