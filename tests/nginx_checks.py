@@ -1,5 +1,6 @@
 """Checks of the nginx_stream role shared by the scenarios that run it (nginx_stream alone,
-the dns_lb_nginx variant): a change is a reload, a refused value changes nothing.
+the dns_lb_nginx variant): a change is a reload, a refused value changes nothing; the
+package proxy runs the distro's unit, the source proxy the release's Debian source.
 
 `converge(extra)` runs the scenario's play with extra vars; `answered(proxy)` says whether
 DNS is still answered through that proxy (or through the VIP in front of it).
@@ -7,10 +8,45 @@ DNS is still answered through that proxy (or through the VIP in front of it).
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
+
 from tests.labkit import main_pid, poll
 
 FILES = "/etc/nginx/nginx.conf /etc/nginx/stream_conf.d/hastack-dns.conf"
 FRAGMENT = "/etc/nginx/stream_conf.d/hastack-dns.conf"
+
+
+def assert_the_distro_unit_runs_nginx(lab, proxy: str) -> None:
+    """systemd loads nginx.service from the path the distro's package ships it at
+    (/lib/systemd/system on bookworm, /usr/lib/systemd/system on trixie: merged /usr)."""
+    shipped = [line for line in lab.check(proxy, "dpkg-query -L nginx-common").splitlines()
+               if line.endswith("/systemd/system/nginx.service")]
+    loaded = lab.check(proxy, "systemctl show -p FragmentPath --value nginx").strip()
+    assert len(shipped) == 1 and loaded == shipped[0], \
+        f"{proxy}: expected the unit nginx-common ships ({shipped}), systemd loaded {loaded!r}"
+
+
+def release_source_version(lab, inventory: Path, proxy: str, package_proxy: str) -> str:
+    """The nginx version the source proxy builds: its release's entry of the inventory's
+    hastack_nginx_debian_source (the release read from the host, not from the lab's env),
+    which is the upstream version of that release's nginx package on package_proxy."""
+    release = lab.check(proxy, "sh -c '. /etc/os-release && echo $VERSION_CODENAME'").strip()
+
+    def host_vars(group: dict) -> dict | None:
+        if proxy in (group.get("hosts") or {}):
+            return group["hosts"][proxy]
+        return next((found for child in (group.get("children") or {}).values()
+                     if (found := host_vars(child or {})) is not None), None)
+
+    sources = host_vars(yaml.safe_load(inventory.read_text())["all"])["hastack_nginx_debian_source"]
+    assert release in sources, f"{proxy} runs {release!r}: no nginx source for it in {inventory}: {sources}"
+    version = str(sources[release]["version"])
+    packaged = lab.check(package_proxy, "dpkg-query -W -f='${Version}' nginx").strip()
+    assert packaged.startswith(f"{version}-"), \
+        f"{release}'s nginx package is {packaged}, the inventory builds {version} on {proxy}"
+    return version
 
 
 def workers(lab, proxy: str) -> set[str]:

@@ -22,6 +22,8 @@ from tests.dns_lb_checks import ANSWERS, Scenario  # noqa: E402
 from tests.nginx_checks import (  # noqa: E402
     assert_a_config_change_is_a_reload,
     assert_a_refused_value_changes_nothing,
+    assert_the_distro_unit_runs_nginx,
+    release_source_version,
 )
 
 PACKAGE, SOURCE = "hastack-mol-lbx1", "hastack-mol-lbx2"
@@ -49,17 +51,17 @@ def log_length(scenario) -> int:
 def test_one_proxy_from_the_package_one_built_from_source(scenario):
     lab = scenario.lab
     assert "install ok installed" in lab.check(PACKAGE, "dpkg-query -W -f='${Status}' libnginx-mod-stream")
-    assert lab.check(PACKAGE, "systemctl show -p FragmentPath --value nginx").strip() == \
-        "/lib/systemd/system/nginx.service"
+    assert_the_distro_unit_runs_nginx(lab, PACKAGE)
+    expected = release_source_version(lab, SCENARIO / "inventory.yml", SOURCE, PACKAGE)
     version = lab.check(SOURCE, "sh -c '/usr/sbin/nginx -V 2>&1'")
-    assert "nginx/1.22.1" in version and " --with-stream " in f"{version} " \
+    assert f"nginx/{expected}" in version and " --with-stream " in f"{version} " \
         and "--with-stream_ssl_module" in version, version
     # the distro's nginx is not installed next to the build, which has its own unit
     assert lab.run(SOURCE, "dpkg-query -W -f='${Status}' nginx").stdout.strip() != "install ok installed"
     assert lab.check(SOURCE, "systemctl show -p FragmentPath --value nginx").strip() == \
         "/etc/systemd/system/nginx.service"
     stamp = lab.check(SOURCE, "cat /usr/local/src/hastack-nginx/installed.stamp")
-    assert "version=1.22.1" in stamp and "--with-stream" in stamp, stamp
+    assert f"version={expected}\n" in stamp and "--with-stream" in stamp, stamp
     for proxy in (PACKAGE, SOURCE):
         assert lab.check(proxy, "systemctl is-active nginx").strip() == "active"
 

@@ -24,6 +24,8 @@ from tests.nginx_checks import (  # noqa: E402
     FILES,
     assert_a_config_change_is_a_reload,
     assert_a_refused_value_changes_nothing,
+    assert_the_distro_unit_runs_nginx,
+    release_source_version,
 )
 
 CLIENT = "hastack-mol-ngx-client"
@@ -145,17 +147,18 @@ def test_853_and_443_are_forwarded_at_layer_4(lab, proxy, port):
 
 
 def test_the_source_build(lab):
+    expected = release_source_version(lab, SCENARIO / "inventory.yml", SOURCE, PACKAGE)
     version = lab.check(SOURCE, "sh -c '/usr/sbin/nginx -V 2>&1'")
-    assert "nginx/1.22.1" in version and "--with-stream " in version + " " \
+    assert f"nginx/{expected}" in version and "--with-stream " in version + " " \
         and "--with-stream_ssl_module" in version, version
     assert lab.run(SOURCE, "dpkg-query -W -f='${Status}' nginx").stdout.strip() != "install ok installed", \
         "the distro's nginx is still installed next to the source build"
     unit = lab.check(SOURCE, "systemctl show -p FragmentPath --value nginx").strip()
     assert unit == "/etc/systemd/system/nginx.service", unit
     stamp = lab.check(SOURCE, "cat /usr/local/src/hastack-nginx/installed.stamp")
-    assert "version=1.22.1" in stamp and "--with-stream" in stamp, stamp
+    assert f"version={expected}\n" in stamp and "--with-stream" in stamp, stamp
     # the package proxy runs Debian's nginx with the stream module as a dynamic module
-    assert lab.check(PACKAGE, "systemctl show -p FragmentPath --value nginx").strip() == "/lib/systemd/system/nginx.service"
+    assert_the_distro_unit_runs_nginx(lab, PACKAGE)
     assert "install ok installed" in lab.check(PACKAGE, "dpkg-query -W -f='${Status}' libnginx-mod-stream")
 
 
