@@ -19,7 +19,8 @@ def write(tmp_path, text):
     return str(path)
 
 
-def test_spec_comes_from_the_inventory(tmp_path):
+def test_spec_comes_from_the_inventory(tmp_path, monkeypatch):
+    monkeypatch.delenv("HASTACK_LAB_RELEASE", raising=False)
     spec = lab.load_spec(write(tmp_path, """
 all:
   vars: {lab_name: t, lab_networks: {lan: 10.213.250.0/24}}
@@ -30,7 +31,7 @@ all:
         h2: {}
 """))
     assert spec["networks"] == {"lan": {"name": "t-lan", "subnet": "10.213.250.0/24"}}
-    assert spec["hosts"] == [{"name": "h1", "networks": {"lan": "10.213.250.11"}}]
+    assert spec["hosts"] == [{"name": "h1", "networks": {"lan": "10.213.250.11"}, "release": lab.DEFAULT_RELEASE}]
 
 
 @pytest.mark.parametrize("text,message", [
@@ -99,12 +100,14 @@ def test_an_image_build_waits_for_the_one_under_way(tmp_path, monkeypatch):
         holder.wait(timeout=10)
 
 
-def test_the_image_hash_does_not_depend_on_where_the_checkout_is(tmp_path, monkeypatch):
+@pytest.mark.parametrize("release", lab.RELEASES)
+def test_the_image_hash_does_not_depend_on_where_the_checkout_is(tmp_path, monkeypatch, release):
     import shutil
 
-    here = lab.image_hash()
+    here = lab.image_hash(release)
+    assert all(lab.image_hash(other) != here for other in lab.RELEASES if other != release)
     shutil.copytree(lab.IMAGE_DIR, tmp_path / "elsewhere")
     monkeypatch.setattr(lab, "IMAGE_DIR", tmp_path / "elsewhere")
-    assert lab.image_hash() == here
+    assert lab.image_hash(release) == here
     (tmp_path / "elsewhere/sysctl").write_text("changed\n")
-    assert lab.image_hash() != here
+    assert lab.image_hash(release) != here
