@@ -19,7 +19,8 @@ def write(tmp_path, text):
     return str(path)
 
 
-def test_spec_comes_from_the_inventory(tmp_path):
+def test_spec_comes_from_the_inventory(tmp_path, monkeypatch):
+    monkeypatch.delenv("HASTACK_LAB_RELEASE", raising=False)
     spec = lab.load_spec(write(tmp_path, """
 all:
   vars: {lab_name: t, lab_networks: {lan: 10.213.250.0/24}}
@@ -30,7 +31,7 @@ all:
         h2: {}
 """))
     assert spec["networks"] == {"lan": {"name": "t-lan", "subnet": "10.213.250.0/24"}}
-    assert spec["hosts"] == [{"name": "h1", "networks": {"lan": "10.213.250.11"}, "release": "trixie"}]
+    assert spec["hosts"] == [{"name": "h1", "networks": {"lan": "10.213.250.11"}, "release": lab.DEFAULT_RELEASE}]
     assert spec["key"] == str(lab.KEY_DIR / "t")
 
 
