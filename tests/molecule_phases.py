@@ -14,7 +14,9 @@ import re
 import sys
 import time
 
-ACTION = re.compile(r"➜\s+(?:\x1b\[[0-9;]*m)*(\w+)(?:\x1b\[[0-9;]*m)*: (?:\x1b\[[0-9;]*m)*(Executing|Executed)")
+# "keepalived ➜ converge: Executing" (colour) or "[keepalived > converge] Executing" (NO_COLOR)
+_SGR = r"(?:\x1b\[[0-9;]*m)*"
+ACTION = re.compile(rf"(?:➜\s+{_SGR}(\w+){_SGR}:|\[[\w.-]+ > (\w+)\]) {_SGR}(Executing|Executed)")
 GROUPS = {"create": "create/destroy", "destroy": "create/destroy", "converge": "converge",
           "idempotence": "converge", "verify": "verify"}
 
@@ -34,7 +36,7 @@ def phases(lines) -> dict[str, float]:
         match = ACTION.search(text)
         if not match:
             continue
-        when, (action, what) = float(stamp_text), match.groups()
+        when, action, what = float(stamp_text), match.group(1) or match.group(2), match.group(3)
         if what == "Executing":
             started.setdefault(action, when)
         elif action in started:
