@@ -452,7 +452,8 @@ def cmd_up(args) -> None:
     spec = load_spec(args.spec)
     for release in sorted({host["release"] for host in spec["hosts"]}):
         cmd_image(argparse.Namespace(rebuild=False, release=release))
-    check_headroom(sum(1 for host in spec["hosts"] if container_state(host["name"]) != "running"))
+    states = {host["name"]: container_state(host["name"]) for host in spec["hosts"]}
+    check_headroom(sum(1 for state in states.values() if state != "running"))
     key = ensure_key(spec["lab"])
     lab_label = f"hastack.lab={spec['lab']}"
     for net in spec["networks"].values():
@@ -463,7 +464,7 @@ def cmd_up(args) -> None:
             log(f"network {net['name']} {net['subnet']} (internal)")
     for host in spec["hosts"]:
         name = host["name"]
-        state = container_state(name)
+        state = states[name]
         if state is not None:
             have = set(podman("container", "inspect", "--format",
                               "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lab import (CACHE_DIR, DEFAULT_RELEASE, LabError, cache_lock, command_line,  # noqa: E402
+from lab import (CACHE_DIR, DEFAULT_RELEASE, SSH_OPTIONS, LabError, cache_lock, command_line,  # noqa: E402
                  install_host_packages, load_spec, log, packages, run, run_command)
 
 HOST_PACKAGES = ["qemu-system-x86", "qemu-utils", "mmdebstrap", "openssh-client", "nftables", "iproute2"]
@@ -46,8 +46,6 @@ STATE = Path(os.environ.get("HASTACK_VM_STATE", "/var/tmp/hastack-vm-lab"))
 NFT_TABLE = "hastack_vm_lab"
 MEMORY_MB = int(os.environ.get("HASTACK_VM_MEMORY", "448"))
 BOOT_TIMEOUT = float(os.environ.get("HASTACK_VM_BOOT_TIMEOUT", "300"))
-SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-               "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3", "-o", "BatchMode=yes"]
 
 # Sets the hostname and the addresses from the kernel command line (hastack.hostname=,
 # hastack.net=eth0:10.0.0.11/24,eth1:...), before the network comes up.
