@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares this machine for the lab and the tests, idempotently:
 # podman and its needs and the host's inotify limits (lab/lab.py install), the Python
-# venv from requirements.txt (.venv), and the lab images (built once, then cached).
+# venv from requirements-dev.txt (.venv), and the lab images (built once, then cached).
 #
 #   bash lab/bootstrap.sh                 images of every release (bookworm, trixie)
 #   bash lab/bootstrap.sh trixie          only the named releases' images
@@ -18,11 +18,11 @@ fi
 
 python3 lab/lab.py install
 
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d" " -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
     echo "bootstrap: installing the Python requirements into .venv"
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+    .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     echo "$want" > .venv/.requirements.sha256
 fi
 

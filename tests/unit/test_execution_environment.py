@@ -52,16 +52,16 @@ def context(tmp_path_factory):
 
 def test_the_context_has_a_containerfile_for_the_pinned_ansible_core(context):
     containerfile = (context / "Containerfile").read_text()
-    assert f'ansible-core=={pins(REPO / "requirements.txt")["ansible-core"].split("==")[1]}' in containerfile
+    assert f'ansible-core=={pins(REPO / "requirements-dev.txt")["ansible-core"].split("==")[1]}' in containerfile
     assert "_build/collections/" in containerfile
 
 
 def test_python_requirements_of_the_context_are_the_collections(context):
-    assert requirement_lines(context / "_build/requirements.txt") == requirement_lines(REPO / "meta/ee-requirements.txt")
+    assert requirement_lines(context / "_build/requirements.txt") == requirement_lines(REPO / "requirements.txt")
 
 
 def test_system_requirements_of_the_context_are_the_collections(context):
-    assert requirement_lines(context / "_build/bindep.txt") == requirement_lines(REPO / "meta/ee-bindep.txt")
+    assert requirement_lines(context / "_build/bindep.txt") == requirement_lines(REPO / "bindep.txt")
 
 
 def test_the_collection_tarball_is_in_the_context_and_installed_from_there(context):
@@ -78,20 +78,18 @@ def test_the_collections_dependencies_are_in_the_context(context):
     assert seen == wanted
 
 
-def test_ee_python_requirements_are_pinned_as_in_requirements_txt():
-    project = pins(REPO / "requirements.txt")
-    for name, line in pins(REPO / "meta/ee-requirements.txt").items():
-        assert project.get(name) == line, f"meta/ee-requirements.txt has {line}, requirements.txt {project.get(name)}"
-    assert EE["dependencies"]["ansible_core"]["package_pip"] == project["ansible-core"]
+def test_the_ee_runs_the_ansible_core_the_tests_use():
+    assert EE["dependencies"]["ansible_core"]["package_pip"] == pins(REPO / "requirements-dev.txt")["ansible-core"]
 
 
 def test_test_tools_stay_out_of_the_ee():
-    names = set(pins(REPO / "meta/ee-requirements.txt"))
+    names = set(pins(REPO / "requirements.txt"))
     assert names.isdisjoint({"pytest", "molecule", "ansible-lint", "yamllint", "pytest-testinfra",
                              "antsibull-changelog", "ansible-builder"})
 
 
 def test_the_collection_declares_the_same_files_for_introspection():
     declared = yaml.safe_load((REPO / "meta/execution-environment.yml").read_text())["dependencies"]
-    assert REPO / "meta" / declared["python"] == REPO / EE["dependencies"]["python"]
-    assert REPO / "meta" / declared["system"] == REPO / EE["dependencies"]["system"]
+    # ansible-builder resolves these against the collection's root, as it does the EE file's
+    assert REPO / declared["python"] == REPO / EE["dependencies"]["python"]
+    assert REPO / declared["system"] == REPO / EE["dependencies"]["system"]
