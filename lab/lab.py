@@ -2,7 +2,8 @@
 """The hastack lab: systemd containers on internal podman networks.
 
     lab.py install            install and configure podman, set the host's inotify
-                              limits (/etc/sysctl.d/60-hastack-lab.conf); idempotent
+                              limits (/etc/sysctl.d/60-hastack-lab.conf), mount
+                              /dev/mqueue (ansible-navigator); idempotent
     lab.py image [--release R] [--rebuild]
                               build the lab image of each release (or of R), or reuse
                               the cached one
@@ -198,9 +199,21 @@ def check_headroom(new_containers: int) -> None:
                        f"or 'sysctl -w {key}={HOST_SYSCTLS[key]}'")
 
 
+def host_mqueue() -> None:
+    """ansible-navigator runs an execution environment with podman's --ipc=host, which
+    needs the host's POSIX message queue file system at /dev/mqueue (systemd mounts it at
+    boot; a machine without systemd may lack it)."""
+    mqueue = Path("/dev/mqueue")
+    if not os.path.ismount(mqueue):
+        mqueue.mkdir(exist_ok=True)
+        run(["mount", "-t", "mqueue", "mqueue", str(mqueue)], capture=True)
+        log(f"mounted {mqueue} (ansible-navigator's execution environments need it)")
+
+
 def cmd_install(_args) -> None:
     install_host_packages(HOST_PACKAGES)
     host_sysctls()
+    host_mqueue()
     wanted = containers_conf()
     if not CONTAINERS_CONF.exists() or CONTAINERS_CONF.read_text() != wanted:
         CONTAINERS_CONF.parent.mkdir(parents=True, exist_ok=True)
