@@ -41,14 +41,13 @@ KEY = f"/var/lib/hastack-lab/ssh/{LAB['lab_name']}"
 EE_UID = int(EE["options"].get("user", 1000))
 PLAYBOOK = "hastack.dns_dhcp.vrrp_vip"
 
-TIMES: dict[str, float] = {}
+EE_SUITE_TIMES: dict[str, float] = {}  # printed by conftest.py
 
 
 def timed(name: str, cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     started = time.monotonic()
     result = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)
-    TIMES[name] = time.monotonic() - started
-    print(f"EE TIME {name}: {TIMES[name]:.0f} s", flush=True)
+    EE_SUITE_TIMES[name] = time.monotonic() - started
     return result
 
 
