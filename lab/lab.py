@@ -2,10 +2,15 @@
 """The hastack lab: systemd containers on internal podman networks.
 
     lab.py install            install and configure podman, set the host's inotify
-                              limits (/etc/sysctl.d/60-hastack-lab.conf); idempotent
+                              limits (/etc/sysctl.d/60-hastack-lab.conf), mount
+                              /dev/mqueue (ansible-navigator); idempotent
     lab.py image [--release R] [--rebuild]
                               build the lab image of each release (or of R), or reuse
                               the cached one
+    lab.py ee-base [--release R] [--rebuild]
+                              build the execution environment's base image (Debian with
+                              Python, pip and an SSH client; docs/execution-environment.md),
+                              or reuse the cached one
     lab.py up SPEC            create the networks and hosts a spec describes and put the
                               lab's SSH key on them
     lab.py down SPEC          remove them again (only what the spec names)
@@ -194,9 +199,21 @@ def check_headroom(new_containers: int) -> None:
                        f"or 'sysctl -w {key}={HOST_SYSCTLS[key]}'")
 
 
+def host_mqueue() -> None:
+    """ansible-navigator runs an execution environment with podman's --ipc=host, which
+    needs the host's POSIX message queue file system at /dev/mqueue (systemd mounts it at
+    boot; a machine without systemd may lack it)."""
+    mqueue = Path("/dev/mqueue")
+    if not os.path.ismount(mqueue):
+        mqueue.mkdir(exist_ok=True)
+        run(["mount", "-t", "mqueue", "mqueue", str(mqueue)], capture=True)
+        log(f"mounted {mqueue} (ansible-navigator's execution environments need it)")
+
+
 def cmd_install(_args) -> None:
     install_host_packages(HOST_PACKAGES)
     host_sysctls()
+    host_mqueue()
     wanted = containers_conf()
     if not CONTAINERS_CONF.exists() or CONTAINERS_CONF.read_text() != wanted:
         CONTAINERS_CONF.parent.mkdir(parents=True, exist_ok=True)
@@ -206,18 +223,31 @@ def cmd_install(_args) -> None:
 
 
 # ---------------------------------------------------------------- image
-def image_name(release: str) -> str:
-    return f"localhost/hastack-lab:{release}"
+# Two kinds of image are built from Debian packages with mmdebstrap and cached the same
+# way: the lab hosts' image and the execution environment's base image (ee-base).
+LAB_IMAGE = "hastack-lab"
+EE_BASE_IMAGE = "hastack-ee-base"
+# The build host's own CA certificates (a TLS-inspecting proxy's, a company CA): the EE
+# base trusts them too, so pip reaches PyPI from inside `ansible-builder build`.
+LOCAL_CA_DIR = Path(os.environ.get("HASTACK_LAB_LOCAL_CAS", "/usr/local/share/ca-certificates"))
 
 
-def packages(release: str = DEFAULT_RELEASE) -> list[str]:
-    """The image's packages: packages.txt, then packages-RELEASE.txt where one exists."""
+def image_name(release: str, kind: str = LAB_IMAGE) -> str:
+    return f"localhost/{kind}:{release}"
+
+
+def package_list(*paths: Path) -> list[str]:
     names = []
-    for path in (IMAGE_DIR / "packages.txt", IMAGE_DIR / f"packages-{release}.txt"):
+    for path in paths:
         if path.exists():
             lines = path.read_text().splitlines()
             names += [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
     return names
+
+
+def packages(release: str = DEFAULT_RELEASE) -> list[str]:
+    """The image's packages: packages.txt, then packages-RELEASE.txt where one exists."""
+    return package_list(IMAGE_DIR / "packages.txt", IMAGE_DIR / f"packages-{release}.txt")
 
 
 def customize_script() -> str:
@@ -242,18 +272,54 @@ rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
 """
 
 
-def image_hash(release: str) -> str:
+def local_cas() -> list[Path]:
+    return sorted(LOCAL_CA_DIR.glob("*.crt")) if LOCAL_CA_DIR.is_dir() else []
+
+
+def ee_base_script() -> str:
+    return f"""set -e
+root="$1"
+# ansible-builder's package manager (options.package_manager_path in execution-environment.yml)
+install -m 0755 {IMAGE_DIR}/ee-pkg "$root/usr/local/sbin/ee-pkg"
+for ca in {LOCAL_CA_DIR}/*.crt; do
+    [ -e "$ca" ] || continue
+    install -m 0644 "$ca" "$root/usr/local/share/ca-certificates/"
+done
+chroot "$root" update-ca-certificates >/dev/null
+rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
+"""
+
+
+def image_kind(kind: str, release: str) -> dict:
+    """What an image of `kind` is made of: packages, the mmdebstrap customize hook, the
+    files the hook installs (hashed by content) and the image's config."""
+    if kind == LAB_IMAGE:
+        return {"packages": packages(release), "script": customize_script(),
+                "files": [IMAGE_DIR / "sysctl"],
+                "changes": ['CMD ["/sbin/init"]', "STOPSIGNAL SIGRTMIN+3", "ENV container=podman"]}
+    if kind == EE_BASE_IMAGE:
+        return {"packages": package_list(IMAGE_DIR / "ee-base-packages.txt"), "script": ee_base_script(),
+                "files": [IMAGE_DIR / "ee-pkg", *local_cas()],
+                "changes": ['CMD ["/bin/bash"]', "ENV LANG=C.UTF-8"]}
+    raise LabError(f"unknown image kind {kind}")
+
+
+def image_hash(release: str, kind: str = LAB_IMAGE) -> str:
+    spec = image_kind(kind, release)
     digest = hashlib.sha256(release.encode())
-    digest.update("\n".join(packages(release)).encode())
+    digest.update("\n".join(spec["packages"]).encode())
     # without the checkout's own path, so every clone shares one cached image
-    digest.update(customize_script().replace(str(IMAGE_DIR), "").encode())
-    digest.update((IMAGE_DIR / "sysctl").read_bytes())
+    digest.update(spec["script"].replace(str(IMAGE_DIR), "").encode())
+    if kind != LAB_IMAGE:  # (the lab image's hash stays what it was before ee-base)
+        digest.update("\n".join(spec["changes"]).encode())
+    for path in spec["files"]:
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def image_label(release: str) -> str | None:
+def image_label(release: str, kind: str = LAB_IMAGE) -> str | None:
     result = podman("image", "inspect", "--format",
-                    '{{ index .Labels "hastack.lab.hash" }}', image_name(release), check=False)
+                    '{{ index .Labels "hastack.lab.hash" }}', image_name(release, kind), check=False)
     return result.stdout.strip() if result.returncode == 0 else None
 
 
@@ -274,50 +340,53 @@ def cmd_image(args) -> None:
             current_image(release, getattr(args, "rebuild", False))
 
 
-def current_image(release: str, rebuild: bool = False) -> None:
-    want = image_hash(release)
-    image = image_name(release)
-    if not rebuild and image_label(release) == want:
+def cmd_ee_base(args) -> None:
+    with cache_lock("ee-base-image"):
+        current_image(args.release or DEFAULT_RELEASE, args.rebuild, EE_BASE_IMAGE)
+
+
+def current_image(release: str, rebuild: bool = False, kind: str = LAB_IMAGE) -> None:
+    want = image_hash(release, kind)
+    image = image_name(release, kind)
+    if not rebuild and image_label(release, kind) == want:
         log(f"image {image} is current ({want})")
         return
-    cache = CACHE_DIR / f"hastack-lab-{release}-{want}.tar.zst"
+    cache = CACHE_DIR / f"{kind}-{release}-{want}.tar.zst"
     if cache.exists() and not rebuild:
         log(f"loading cached image {cache}")
         with subprocess.Popen(["zstd", "-dc", str(cache)], stdout=subprocess.PIPE) as unz:
             run(["podman", "load", "-q"], stdin=unz.stdout, capture=True)
-        run(["podman", "tag", f"localhost/hastack-lab:{want}", image], capture=True)
-        if image_label(release) == want:
+        run(["podman", "tag", f"localhost/{kind}:{want}", image], capture=True)
+        if image_label(release, kind) == want:
             return
         log("cached image did not carry the expected label: rebuilding")
-    build_image(release, want, cache)
+    build_image(release, want, cache, kind)
 
 
-def build_image(release: str, want: str, cache: Path) -> None:
-    image = image_name(release)
+def build_image(release: str, want: str, cache: Path, kind: str = LAB_IMAGE) -> None:
+    image = image_name(release, kind)
+    spec = image_kind(kind, release)
     log(f"building {image} ({want}) with mmdebstrap; one to two minutes")
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         hook = Path(tmp) / "customize.sh"
-        hook.write_text(customize_script())
+        hook.write_text(spec["script"])
         tarball = Path(tmp) / "rootfs.tar"
         run(["mmdebstrap", "--quiet", "--variant=minbase",
-             "--include=" + ",".join(packages(release)),
+             "--include=" + ",".join(spec["packages"]),
              f"--customize-hook=sh {hook} \"$1\"",
              release, str(tarball)], capture=True)
-        run(["podman", "import",
-             "--change", 'CMD ["/sbin/init"]',
-             "--change", "STOPSIGNAL SIGRTMIN+3",
-             "--change", "ENV container=podman",
-             "--change", f"LABEL hastack.lab.hash={want}",
-             str(tarball), f"localhost/hastack-lab:{want}"], capture=True)
-    run(["podman", "tag", f"localhost/hastack-lab:{want}", image], capture=True)
+        changes = [item for change in [*spec["changes"], f"LABEL hastack.lab.hash={want}"]
+                   for item in ("--change", change)]
+        run(["podman", "import", *changes, str(tarball), f"localhost/{kind}:{want}"], capture=True)
+    run(["podman", "tag", f"localhost/{kind}:{want}", image], capture=True)
     log(f"built in {time.monotonic() - started:.0f} s")
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    for old in CACHE_DIR.glob(f"hastack-lab-{release}-*.tar.zst"):  # this release's older builds only
+    for old in CACHE_DIR.glob(f"{kind}-{release}-*.tar.zst"):  # this release's older builds only
         old.unlink()
     partial = cache.with_suffix(".partial")
     with open(partial, "wb") as out:
-        with subprocess.Popen(["podman", "save", f"localhost/hastack-lab:{want}"],
+        with subprocess.Popen(["podman", "save", f"localhost/{kind}:{want}"],
                               stdout=subprocess.PIPE) as save:
             run(["zstd", "-q", "-T0", "-3", "-c"], stdin=save.stdout, stdout=out)
     partial.rename(cache)
@@ -533,6 +602,11 @@ def command_line(description: str, commands: dict, argv: list[str] | None, root_
     image.add_argument("--rebuild", action="store_true")
     image.add_argument("--release", choices=RELEASES, help="only this release (default: every release)")
     image.set_defaults(func=commands["image"])
+    if "ee-base" in commands:
+        ee_base = sub.add_parser("ee-base", help="the execution environment's base image")
+        ee_base.add_argument("--rebuild", action="store_true")
+        ee_base.add_argument("--release", choices=RELEASES, help=f"Debian release (default: {DEFAULT_RELEASE})")
+        ee_base.set_defaults(func=commands["ee-base"])
     for name in ("up", "down", "status"):
         command = sub.add_parser(name)
         command.add_argument("spec", nargs="?" if name == "down" else None)
@@ -556,7 +630,8 @@ def run_command(args, prefix: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    commands = {"install": cmd_install, "image": cmd_image, "up": cmd_up, "down": cmd_down, "status": cmd_status}
+    commands = {"install": cmd_install, "image": cmd_image, "ee-base": cmd_ee_base,
+                "up": cmd_up, "down": cmd_down, "status": cmd_status}
     parser, args = command_line(__doc__, commands, argv, "the lab needs root (rootful podman)")
     if args.command != "install" and not shutil.which("podman"):
         parser.error("podman is missing: run 'lab.py install' first")

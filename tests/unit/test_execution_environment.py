@@ -3,6 +3,8 @@ a build context from it, offline, whose requirement files are the project's own.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -37,8 +39,7 @@ def context(tmp_path_factory):
         (work / EE["dependencies"][key]).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / EE["dependencies"][key], work / EE["dependencies"][key])
     build = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-galaxy"), "collection", "build", "--force",
-         "--output-path", str(work / "dist"), str(REPO)],
+        [sys.executable, str(REPO / "tools/ee_build_files.py"), "--output-path", str(work / "dist")],
         capture_output=True, text=True, check=False)
     assert build.returncode == 0, build.stdout + build.stderr
     create = subprocess.run(
@@ -76,6 +77,48 @@ def test_the_collections_dependencies_are_in_the_context(context):
     wanted = {name: spec for name, spec in GALAXY["dependencies"].items()}
     seen = {item["name"]: item.get("version") for item in collections if item["name"] in wanted}
     assert seen == wanted
+
+
+def test_the_dependency_collections_are_in_the_context_and_copied_before_the_install(context):
+    for fqcn in GALAXY["dependencies"]:
+        manifest = context / "_build/collections/ansible_collections" / fqcn.replace(".", "/") / "MANIFEST.json"
+        info = json.loads(manifest.read_text())["collection_info"]
+        assert f"{info['namespace']}.{info['name']}" == fqcn
+    containerfile = (context / "Containerfile").read_text()
+    galaxy_stage = containerfile[containerfile.index("AS galaxy"):containerfile.index("AS builder")]
+    copied = galaxy_stage.index("/usr/share/ansible/collections/\n")
+    # offline: ansible-galaxy checks the copied collections against galaxy.yml's ranges
+    assert copied < galaxy_stage.index("ansible-galaxy collection install $ANSIBLE_GALAXY_CLI_COLLECTION_OPTS")
+    assert 'ARG ANSIBLE_GALAXY_CLI_COLLECTION_OPTS="--offline"' in containerfile
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """The collection as Galaxy users get it: its tarball, installed into an empty collections path."""
+    work = tmp_path_factory.mktemp("installed")
+    galaxy = str(Path(sys.executable).parent / "ansible-galaxy")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    # from outside the checkout: its ansible.cfg would find the collection installed already
+    build = subprocess.run([galaxy, "collection", "build", "--output-path", str(work), str(REPO)],
+                           cwd=work, env=env, capture_output=True, text=True, check=False)
+    assert build.returncode == 0, build.stdout + build.stderr
+    install = subprocess.run([galaxy, "collection", "install", "--offline", "--no-deps",
+                              "--collections-path", str(work / "collections"), str(work / TARBALL)],
+                             cwd=work, env=env, capture_output=True, text=True, check=False)
+    assert install.returncode == 0, install.stdout + install.stderr
+    return work / "collections"
+
+
+def test_ansible_builder_introspects_the_installed_collection(installed):
+    """What ansible-builder does inside an EE build with any collections path holding this
+    collection: reads meta/execution-environment.yml and the files it names."""
+    introspect = subprocess.run([sys.executable, "-m", "ansible_builder", "introspect", str(installed)],
+                                capture_output=True, text=True, check=False)
+    assert introspect.returncode == 0, introspect.stdout + introspect.stderr
+    found = yaml.safe_load(introspect.stdout)
+    suffix = "  # from collection hastack.dns_dhcp"
+    assert found["python"] == [line + suffix for line in requirement_lines(REPO / "requirements.txt")]
+    assert found["system"] == [line + suffix for line in requirement_lines(REPO / "bindep.txt")]
 
 
 def test_the_ee_runs_the_ansible_core_the_tests_use():

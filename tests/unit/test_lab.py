@@ -169,3 +169,24 @@ def test_the_image_hash_does_not_depend_on_where_the_checkout_is(tmp_path, monke
     assert lab.image_hash("trixie") == here
     (tmp_path / "elsewhere/sysctl").write_text("changed\n")
     assert lab.image_hash("trixie") != here
+
+
+def test_the_ee_base_image_has_its_own_hash_that_follows_its_files(tmp_path, monkeypatch):
+    import shutil
+
+    lab_hash = lab.image_hash("trixie")
+    here = lab.image_hash("trixie", lab.EE_BASE_IMAGE)
+    assert here != lab_hash
+    assert lab.image_name("trixie", lab.EE_BASE_IMAGE) == "localhost/hastack-ee-base:trixie"
+    shutil.copytree(lab.IMAGE_DIR, tmp_path / "elsewhere")
+    monkeypatch.setattr(lab, "IMAGE_DIR", tmp_path / "elsewhere")
+    assert lab.image_hash("trixie", lab.EE_BASE_IMAGE) == here
+    (tmp_path / "elsewhere/ee-pkg").write_text("changed\n")
+    assert lab.image_hash("trixie", lab.EE_BASE_IMAGE) != here
+    assert lab.image_hash("trixie") == lab_hash  # the lab image does not depend on ee-base's files
+    (tmp_path / "cas").mkdir()
+    (tmp_path / "cas/proxy.crt").write_text("a CA\n")
+    monkeypatch.setattr(lab, "LOCAL_CA_DIR", tmp_path / "cas")
+    with_ca = lab.image_hash("trixie", lab.EE_BASE_IMAGE)
+    (tmp_path / "cas/proxy.crt").write_text("another CA\n")
+    assert lab.image_hash("trixie", lab.EE_BASE_IMAGE) != with_ca
