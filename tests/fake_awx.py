@@ -178,9 +178,8 @@ class FakeAWX:
                 ("Vault", "vault", [("vault_password", True), ("vault_id", False)])):
             self._insert("credential_types", {
                 "name": name, "kind": kind, "managed": True, "namespace": kind,
-                "inputs": {"fields": [{"id": field, "label": field, "type": "string", **({"secret": True} if secret
-                                                                                          else {})}
-                                      for field, secret in inputs]}})
+                "inputs": {"fields": [{"id": field, "label": field, "type": "string",
+                                       **({"secret": True} if secret else {})} for field, secret in inputs]}})
         self._insert("execution_environments", {"name": "AWX EE (latest)", "image": "quay.io/ansible/awx-ee:latest",
                                                 "pull": ""})
 

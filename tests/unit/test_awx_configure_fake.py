@@ -107,8 +107,8 @@ def test_the_fake_behaves_as_awx_where_the_modules_look():
         assert request(awx, "GET", project["url"])[1]["status"] == "running"
         assert request(awx, "POST", "/api/v2/projects/", {"name": "p", "organization": 1})[0] == 400
         assert request(awx, "POST", "/api/v2/inventories/", {"name": "i", "organization": 99})[0] == 400
-        status, template = request(awx, "POST", "/api/v2/job_templates/", {"name": "t", "project": project["id"],
-                                                                           "playbook": "site.yml"})
+        status, template = request(awx, "POST", "/api/v2/job_templates/",
+                                   {"name": "t", "project": project["id"], "playbook": "site.yml"})
         spec = {"name": "", "description": "", "spec": [{"question_name": "m", "variable": "m", "required": False,
                                                          "type": "multiselect", "choices": ["a"], "default": ["a"]}]}
         status, answer = request(awx, "POST", template["related"]["survey_spec"], spec)

@@ -77,14 +77,14 @@ def test_an_unanswered_survey_keeps_the_inventorys_value(tmp_path):
     """kea_ha_mode: load-balancing in the inventory (the role's default is hot-standby), the kea_ha
     template launched with no answer: the host still has load-balancing; an answer overrides it."""
     inventory = tmp_path / "inventory.yml"
-    inventory.write_text(yaml.safe_dump({"kea_ha": {"hosts": {"kea1": {"ansible_connection": "local"}},
-                                                     "vars": {"kea_ha_mode": "load-balancing"}}}))
+    inventory.write_text(yaml.safe_dump({"kea_ha": {
+        "hosts": {"kea1": {"ansible_connection": "local"}}, "vars": {"kea_ha_mode": "load-balancing"}}}))
 
     def mode(answers):
         extra = tmp_path / "extra.json"
         extra.write_text(json.dumps(awx_jobs.survey_extra_vars("kea_ha", answers)))
-        out = subprocess.run([str(Path(sys.executable).parent / "ansible"), "kea1", "-i", str(inventory), "-e", f"@{extra}",
-                              "-m", "ansible.builtin.debug", "-a", "var=kea_ha_mode", "-o"],
+        out = subprocess.run([str(Path(sys.executable).parent / "ansible"), "kea1", "-i", str(inventory),
+                              "-e", f"@{extra}", "-m", "ansible.builtin.debug", "-a", "var=kea_ha_mode", "-o"],
                              capture_output=True, text=True, check=True, cwd=REPO,
                              env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}).stdout
         return out
