@@ -97,7 +97,8 @@ def test_the_fake_behaves_as_awx_where_the_modules_look():
     with FakeAWX(sync_seconds=None) as awx:
         vault, = request(awx, "GET", "/api/v2/credential_types/?name=Vault")[1]["results"]
         status, credential = request(awx, "POST", "/api/v2/credentials/", {
-            "name": "v", "credential_type": vault["id"], "organization": 1, "inputs": {"vault_password": "x", "vault_id": "a"}})
+            "name": "v", "credential_type": vault["id"], "organization": 1,
+            "inputs": {"vault_password": "x", "vault_id": "a"}})
         assert status == 201 and credential["inputs"] == {"vault_password": "$encrypted$", "vault_id": "a"}
         request(awx, "PATCH", credential["url"], {"inputs": {"vault_password": "$encrypted$", "vault_id": "b"}})
         assert awx.objects["credentials"][credential["id"]]["inputs"]["vault_password"] == "x"
