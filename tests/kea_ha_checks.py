@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.labkit import DhcpClients, Lab, assert_rejected_before_any_change, kea_command
+from tests.labkit import REPO, DhcpClients, Lab, assert_rejected_before_any_change, kea_command
 
 
 class Scenario:
@@ -22,7 +22,9 @@ class Scenario:
         data = yaml.safe_load((directory / "inventory.yml").read_text())
         group = data["all"]["children"]["kea_ha"]
         self.vars = group["vars"]
-        self.mode = self.vars["kea_ha_mode"]
+        # the inventory's mode, else the role's default (the minimal inventory leaves it out)
+        defaults = yaml.safe_load((REPO / "roles/kea_ha/defaults/main.yml").read_text())
+        self.mode = self.vars.get("kea_ha_mode", defaults["kea_ha_mode"])
         self.servers = list(group["hosts"])
         self.address = {host: spec["lab_addresses"]["lan"] for host, spec in group["hosts"].items()}
         self.client = next(iter(data["all"]["children"]["clients"]["hosts"]))

@@ -6,9 +6,13 @@
 Type mapping: str/path -> text (multiplechoice when the option has choices), int -> integer,
 float -> float, bool -> multiplechoice yes/no, list with choices -> multiselect. A list
 without choices or a dict has no faithful survey question (AWX answers are text) and is
-refused, as is an option the spec does not have. An option without a default gets a
-question without one: AWX passes a question's default, even an empty one, as an extra
-var, which would override the inventory or the playbook's derived value.
+refused, as is an option the spec does not have.
+
+No question carries a default: AWX (24.x, _update_unified_job_kwargs) sends every question's
+default that passes its own validation as an extra var, answered or not (an empty string
+too), and extra vars beat the inventory, so a default would silently override the
+inventory's value. A question without a default that is not answered sends nothing: the
+inventory's value applies, else the role's default, which the description names.
 """
 
 from __future__ import annotations
@@ -44,32 +48,43 @@ def _text(description):
     return " ".join(str(description or "").split())
 
 
+def default_text(option):
+    """The role's default as the survey says it (the answer that would mean it), or None."""
+    if option.get("default") is None:
+        return None
+    default = option["default"]
+    if option.get("type") == "bool":
+        return "yes" if default else "no"
+    if isinstance(default, list):
+        return ", ".join(str(item) for item in default) or "none"
+    return str(default)
+
+
 def survey_question(name, option):
-    """One AWX survey question for the option `name` of an argument spec."""
+    """One AWX survey question for the option `name` of an argument spec (without a default)."""
     kind = option.get("type", "str")
     choices = option.get("choices")
+    description = _text(option.get("description"))
+    if not option.get("required"):
+        default = default_text(option)
+        description += (" Unanswered, nothing is sent: the inventory's value applies, else "
+                        + (f"the default ({default})." if default is not None else "the derived one."))
     question = {
         "question_name": name,
-        "question_description": _text(option.get("description")),
+        "question_description": description.strip(),
         "variable": name,
         "required": bool(option.get("required", False)),
     }
     if kind == "bool":
         question["type"] = "multiplechoice"
         question["choices"] = list(BOOL_CHOICES)
-        if "default" in option:
-            question["default"] = "yes" if option["default"] else "no"
     elif kind == "list" and choices:
         question["type"] = "multiselect"
         question["choices"] = [str(choice) for choice in choices]
-        if "default" in option:
-            question["default"] = "\n".join(str(item) for item in option["default"] or [])
     elif kind in SCALARS:
         question["type"] = "multiplechoice" if choices else SCALARS[kind]
         if choices:
             question["choices"] = [str(choice) for choice in choices]
-        if "default" in option and option["default"] is not None:
-            question["default"] = option["default"] if kind in ("int", "float") else str(option["default"])
     else:
         raise SurveyError(f"{name}: a {kind}{' without choices' if kind == 'list' else ''} "
                           "cannot be a survey question (AWX answers are text); keep it in the inventory")

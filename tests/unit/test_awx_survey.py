@@ -30,31 +30,43 @@ def ask(name):
     return survey_spec(SPEC, [name])["spec"][0]
 
 
+UNANSWERED = "Unanswered, nothing is sent: the inventory's value applies, else"
+
+
 def test_str_is_text_with_the_specs_required_and_description():
     assert ask("x_name") == {"question_name": "x_name", "question_description": "The name. Really.",
                              "variable": "x_name", "required": True, "type": "text"}
 
 
-@pytest.mark.parametrize("name,kind,default", [("x_port", "integer", 53), ("x_ratio", "float", 0.5),
+@pytest.mark.parametrize("name,kind,default", [("x_port", "integer", "53"), ("x_ratio", "float", "0.5"),
                                                ("x_path", "text", "/etc/x")])
-def test_scalar_types(name, kind, default):
+def test_scalar_types_have_no_default_the_description_names_it(name, kind, default):
     question = ask(name)
-    assert (question["type"], question["default"], question["required"]) == (kind, default, False)
+    assert (question["type"], question["required"]) == (kind, False)
+    assert "default" not in question
+    assert question["question_description"].endswith(f"{UNANSWERED} the default ({default}).")
 
 
 def test_str_with_choices_is_multiplechoice():
     question = ask("x_mode")
-    assert (question["type"], question["choices"], question["default"]) == ("multiplechoice", ["a", "b"], "b")
+    assert (question["type"], question["choices"], "default" in question) == ("multiplechoice", ["a", "b"], False)
+    assert question["question_description"] == f"Mode. {UNANSWERED} the default (b)."
 
 
 def test_bool_is_yes_no():
     question = ask("x_on")
-    assert (question["type"], question["choices"], question["default"]) == ("multiplechoice", ["yes", "no"], "no")
+    assert (question["type"], question["choices"], "default" in question) == ("multiplechoice", ["yes", "no"], False)
+    assert question["question_description"].endswith("the default (no).")
 
 
-def test_list_with_choices_is_multiselect_with_the_default_one_per_line():
+def test_list_with_choices_is_multiselect():
     question = ask("x_picks")
-    assert (question["type"], question["choices"], question["default"]) == ("multiselect", ["a", "b", "c"], "a")
+    assert (question["type"], question["choices"], "default" in question) == ("multiselect", ["a", "b", "c"], False)
+    assert question["question_description"].endswith("the default (a).")
+
+
+def test_an_option_without_default_says_it_is_derived():
+    assert ask("x_secret")["question_description"] == f"Secret. {UNANSWERED} the derived one."
 
 
 def test_no_log_is_a_password_question():
