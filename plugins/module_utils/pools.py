@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-import netaddr
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.netaddr_import import netaddr
 
 
 class PoolError(ValueError):

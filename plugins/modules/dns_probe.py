@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 module: dns_probe
 short_description: Query a DNS server at a fixed rate for a bounded time and report outages
 version_added: 0.1.0
-author: hastack.dns_dhcp contributors
+author: hastack.dns_dhcp contributors (@hastack)
 description:
   - Sends one query every O(interval_ms) to O(server) for O(duration_s) seconds (at most
     O(max_queries) queries), each answered or not within O(timeout_ms).
