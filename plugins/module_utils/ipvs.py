@@ -526,7 +526,7 @@ def resolve_virtual_servers(servers, groups=None, defaults=None, check=None, dns
         _fail(DEFAULTS_VAR, "must be a dict")
     _unknown(DEFAULTS_VAR, defaults, DEFAULT_KEYS)
     resolved_groups = resolve_groups(groups)
-    vips = {str(netaddr.IPAddress(str(v).split("/")[0])) for v in (vips or ())}
+    vips = {str(netaddr.IPAddress(str(v).split("/", maxsplit=1)[0])) for v in (vips or ())}
     result = {}
     services = {}
     for name, raw in sorted(servers.items()):

@@ -11,6 +11,8 @@ into one clear error when such a filter is called.
 
 from __future__ import annotations
 
+__all__ = ("netaddr", "NETADDR_IMPORT_ERROR", "MISSING_NETADDR")
+
 try:
     import netaddr
 except ImportError as exc:  # recorded, raised by the filters at first use

@@ -148,10 +148,10 @@ def summarise(results, interval_ms):
                         "duration_ms": round((last - run_start) * 1000 + interval_ms, 1),
                         "queries": run_count, "unresolved": True})
     answers = {}
-    for _, answer in results:
+    for dummy, answer in results:
         if answer is not None:
             answers[answer] = answers.get(answer, 0) + 1
-    unanswered = sum(1 for _, answer in results if answer is None)
+    unanswered = sum(1 for dummy, answer in results if answer is None)
     return {
         "sent": len(results),
         "answered": len(results) - unanswered,
@@ -208,7 +208,7 @@ def probe_udp(server, port, qname, qtype, interval, timeout, duration, max_queri
     finally:
         sel.close()
         sock.close()
-    return [(sent_at, answer) for sent_at, answer, _ in results]
+    return [(sent_at, answer) for sent_at, answer, dummy in results]
 
 
 def probe_tcp(server, port, qname, qtype, interval, timeout, duration, max_queries):
