@@ -113,3 +113,16 @@ def test_the_root_site_yml_is_a_shim_for_playbooks_site_yml():
     assert yaml.safe_load((REPO / "site.yml").read_text()) == [
         {"name": "Every variant whose inventory group exists",
          "ansible.builtin.import_playbook": "playbooks/site.yml"}]
+
+
+def test_the_readme_install_section_states_requires_ansible_and_the_tested_core():
+    runtime = yaml.safe_load((REPO / "meta/runtime.yml").read_text())
+    readme = (REPO / "README.md").read_text()
+    install = readme.split("## Install", 1)[1].split("\n## ", 1)[0]
+    assert f'`requires_ansible: "{runtime["requires_ansible"]}"`' in install
+    tested = next(line.split("==")[1] for line in (REPO / "requirements-dev.txt").read_text().splitlines()
+                  if line.startswith("ansible-core=="))
+    assert tested.startswith(runtime["requires_ansible"].lstrip(">=").rsplit(".", 1)[0] + ".")
+    assert f"tests run {tested}" in install
+    for dependency in GALAXY["dependencies"]:
+        assert dependency in install, f"the Install section does not name {dependency}"
