@@ -6,6 +6,8 @@
     python tools/certify.py                 every check
     python tools/certify.py sanity docsite  only the named checks
     python tools/certify.py --keep DIR      work in DIR and keep it (logs, tarball, docsite)
+    python tools/certify.py --serial        one check after the other (by default the importer
+                                            runs beside the others: two cores)
 
 Builds the tarball once (`ansible-galaxy collection build`), installs it into an empty
 collections path (`ansible-galaxy collection install --no-deps`) and runs on that copy:
@@ -31,6 +33,7 @@ pip fetching the pinned requirements of ansible-test's sanity venvs from the pac
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import configparser
 import os
 import re
@@ -249,11 +252,22 @@ def check_docsite(work):
     return 0, f"{pages} pages, {len(warnings)} warnings, all references into docs.ansible.com (offline)"
 
 
+def run_check(work, name):
+    started = time.monotonic()
+    try:
+        rc, detail = globals()[f"check_{name.replace('-', '_')}"](work)
+    except Exception as exc:  # pylint: disable=broad-except  (a crash is a failed check, reported)
+        rc, detail = 1, f"{type(exc).__name__}: {exc}"
+    return f"certify: {name}", rc, time.monotonic() - started, detail
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("checks", nargs="*", metavar="CHECK",
                         help=f"checks to run (default: all of {', '.join(CHECKS)})")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it")
+    parser.add_argument("--serial", action="store_true",
+                        help="one check after the other (each check's own time), not the importer beside the rest")
     args = parser.parse_args()
     checks = args.checks or list(CHECKS)
     unknown = sorted(set(checks) - set(CHECKS))
@@ -267,18 +281,18 @@ def main():
     rc, detail = work.build_and_install()
     results.append(("certify: build and install", rc, time.monotonic() - started, detail))
     if rc == 0:
+        # Two lanes on the two cores: the importer (mostly its ansible-lint) beside the rest.
+        lanes = [[c for c in checks if c == "importer"], [c for c in checks if c != "importer"]]
+        if args.serial:
+            lanes = [checks]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+            done = list(pool.map(lambda lane: [run_check(work, name) for name in lane], lanes))
+        by_name = {result[0]: result for lane in done for result in lane}
         for name in checks:
-            print(f"== certify {name}", flush=True)
-            started = time.monotonic()
-            try:
-                rc, detail = globals()[f"check_{name.replace('-', '_')}"](work)
-            except Exception as exc:  # pylint: disable=broad-except  (a crash is a failed check, reported)
-                rc, detail = 1, f"{type(exc).__name__}: {exc}"
-            results.append((f"certify: {name}", rc, time.monotonic() - started, detail))
-            if rc != 0:
-                log = work.log(name)
-                if log.is_file():
-                    print("\n".join(log.read_text().splitlines()[-40:]))
+            results.append(by_name[f"certify: {name}"])
+            if by_name[f"certify: {name}"][1] != 0 and work.log(name).is_file():
+                print(f"== certify {name} failed; the end of {work.log(name)}:")
+                print("\n".join(work.log(name).read_text().splitlines()[-40:]))
     for name, rc, seconds, detail in results:
         print(f"certify\t{name}\t{rc}\t{seconds:.0f} s: {detail}")
     failed = any(rc != 0 for _, rc, _, _ in results)
