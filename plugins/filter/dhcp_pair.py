@@ -14,18 +14,21 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcp_pair import 
     split_ranges,
 )
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import PoolError
-from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import raising_filter_errors
+from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import (
+    raising_filter_errors,
+    requiring_netaddr,
+)
 
 _wrap = raising_filter_errors(PoolError)
 
 
 class FilterModule:
     def filters(self):
-        return {
+        return requiring_netaddr({
             "dhcp_subnets": _wrap(dhcp_subnets),
             "pair_peers": _wrap(pair_peers),
             "dhcpd_failover": _wrap(dhcpd_failover),
             "split_ranges": _wrap(split_ranges),
             "peer_addresses": peer_addresses,
             "kea_ha": _wrap(kea_ha),
-        }
+        })

@@ -11,14 +11,17 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.ipvs import (
     resolve_virtual_servers,
     resolver_conflicts,
 )
-from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import raising_filter_errors
+from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import (
+    raising_filter_errors,
+    requiring_netaddr,
+)
 
 _wrap = raising_filter_errors(IpvsError)
 
 
 class FilterModule:
     def filters(self):
-        return {
+        return requiring_netaddr({
             "keepalived_virtual_servers": _wrap(resolve_virtual_servers),
             "ipvs_resolver_conflicts": _wrap(resolver_conflicts),
-        }
+        })

@@ -10,14 +10,17 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.nginx_stream impo
     configure_paths,
     resolve_services,
 )
-from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import raising_filter_errors
+from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import (
+    raising_filter_errors,
+    requiring_netaddr,
+)
 
 _wrap = raising_filter_errors(NginxStreamError)
 
 
 class FilterModule:
     def filters(self):
-        return {
+        return requiring_netaddr({
             "nginx_stream_plan": _wrap(resolve_services),
             "nginx_configure_paths": _wrap(configure_paths),
-        }
+        })

@@ -10,11 +10,14 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import (
     dhcp_plan,
     split_pool,
 )
-from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import raising_filter_errors
+from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import (
+    raising_filter_errors,
+    requiring_netaddr,
+)
 
 _wrap = raising_filter_errors(PoolError)
 
 
 class FilterModule:
     def filters(self):
-        return {"split_pool": _wrap(split_pool), "dhcp_plan": _wrap(dhcp_plan)}
+        return requiring_netaddr({"split_pool": _wrap(split_pool), "dhcp_plan": _wrap(dhcp_plan)})

@@ -11,6 +11,7 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.vrrp import (
     VrrpError,
     resolve_instances,
 )
+from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import requiring_netaddr
 
 
 def vrrp_instances(instances, host, peers, hostvars, defaults=None, scripts=(), processes=(),
@@ -26,4 +27,4 @@ def vrrp_instances(instances, host, peers, hostvars, defaults=None, scripts=(), 
 
 class FilterModule:
     def filters(self):
-        return {"vrrp_instances": vrrp_instances}
+        return requiring_netaddr({"vrrp_instances": vrrp_instances})

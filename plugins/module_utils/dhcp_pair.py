@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import netaddr
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.netaddr_import import netaddr
 
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import (
     PoolError,

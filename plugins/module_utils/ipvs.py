@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-import netaddr
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.netaddr_import import netaddr
 
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.inventory_checks import int_in
 
@@ -526,7 +526,7 @@ def resolve_virtual_servers(servers, groups=None, defaults=None, check=None, dns
         _fail(DEFAULTS_VAR, "must be a dict")
     _unknown(DEFAULTS_VAR, defaults, DEFAULT_KEYS)
     resolved_groups = resolve_groups(groups)
-    vips = {str(netaddr.IPAddress(str(v).split("/")[0])) for v in (vips or ())}
+    vips = {str(netaddr.IPAddress(str(v).split("/", maxsplit=1)[0])) for v in (vips or ())}
     result = {}
     services = {}
     for name, raw in sorted(servers.items()):

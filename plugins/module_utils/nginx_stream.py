@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-import netaddr
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.netaddr_import import netaddr
 
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.inventory_checks import int_in
 

@@ -73,5 +73,5 @@ def failover_state(output):
     return {
         "local_state": FAILOVER_STATES.get(attrs["local-state"], str(attrs["local-state"])),
         "partner_state": FAILOVER_STATES.get(attrs.get("partner-state"), str(attrs.get("partner-state"))),
-        "attributes": {k: v for k, v in attrs.items()},
+        "attributes": dict(attrs),
     }

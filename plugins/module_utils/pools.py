@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-import netaddr
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.netaddr_import import netaddr
 
 
 class PoolError(ValueError):
@@ -54,7 +54,7 @@ def split_pool(pool, parts, path="pool"):
     The first parts get one address more when the size does not divide evenly.
     Returns a list of dicts {start, end, size}.
     """
-    _, first, last = pool_bounds(pool, path)
+    first, last = pool_bounds(pool, path)[1:]
     if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
         _fail(path, f"can only be split into a whole number of parts >= 1, got {parts!r}")
     size = int(last) - int(first) + 1
@@ -123,7 +123,7 @@ def dhcp_plan(pools, host, peers, reservations=(), authoritative=False, var="dns
     ranges, parts_of, spans = [], [], []
     for index, pool in enumerate(pools):
         path = f"{var}[{index}]"
-        network, _, _ = pool_bounds(pool, path)
+        network = pool_bounds(pool, path)[0]
         split = pool.get("split", True)
         if not split and len(peers) > 1:
             _fail(f"{path}.split", f"false with {len(peers)} DHCP servers would hand out one "

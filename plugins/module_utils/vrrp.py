@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-import netaddr
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.netaddr_import import netaddr
 
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.inventory_checks import int_in
 
@@ -127,8 +127,8 @@ def _normalise(name, raw, defaults, path):
     auth = inst.get("authentication")
     if auth:
         if inst["version"] == 3:
-            _fail(f"{path}.authentication", "VRRP version 3 has no authentication "
-                                             "(RFC 5798); remove it or use version 2")
+            _fail(f"{path}.authentication",
+                  "VRRP version 3 has no authentication (RFC 5798); remove it or use version 2")
         auth_type = str(auth.get("auth_type", "PASS")).upper()
         if auth_type not in ("PASS", "AH"):
             _fail(f"{path}.authentication.auth_type", f"must be PASS or AH, got {auth_type}")
@@ -247,10 +247,9 @@ def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(
             addresses = {}
             for peer in peers:
                 peer_vars = hostvars.get(peer) or {}
+                src_ip = per_peer[peer].get("unicast_src_ip") or peer_vars.get("keepalived_unicast_src_ip")
                 addresses[peer] = _host_address(peer, peer_vars.get("ansible_facts"),
-                                                per_peer[peer]["interface"],
-                                                per_peer[peer].get("unicast_src_ip")
-                                                or peer_vars.get("keepalived_unicast_src_ip"),
+                                                per_peer[peer]["interface"], src_ip,
                                                 f"{path}.unicast_peers")
             unicast_src = addresses[host]
             others = [addresses[p] for p in peers if p != host]

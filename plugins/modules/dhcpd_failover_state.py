@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 module: dhcpd_failover_state
 short_description: Read the state of an ISC dhcpd failover relationship through OMAPI
 version_added: 0.1.0
-author: hastack.dns_dhcp contributors
+author: hastack.dns_dhcp contributors (@hastack)
 description:
   - Opens the failover-state object of a failover peer with omshell and returns this
     server's and its partner's state (normal, communications-interrupted, partner-down, ...).

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 module: dns_probe
 short_description: Query a DNS server at a fixed rate for a bounded time and report outages
 version_added: 0.1.0
-author: hastack.dns_dhcp contributors
+author: hastack.dns_dhcp contributors (@hastack)
 description:
   - Sends one query every O(interval_ms) to O(server) for O(duration_s) seconds (at most
     O(max_queries) queries), each answered or not within O(timeout_ms).
@@ -148,10 +148,10 @@ def summarise(results, interval_ms):
                         "duration_ms": round((last - run_start) * 1000 + interval_ms, 1),
                         "queries": run_count, "unresolved": True})
     answers = {}
-    for _, answer in results:
+    for dummy, answer in results:
         if answer is not None:
             answers[answer] = answers.get(answer, 0) + 1
-    unanswered = sum(1 for _, answer in results if answer is None)
+    unanswered = sum(1 for dummy, answer in results if answer is None)
     return {
         "sent": len(results),
         "answered": len(results) - unanswered,
@@ -208,7 +208,7 @@ def probe_udp(server, port, qname, qtype, interval, timeout, duration, max_queri
     finally:
         sel.close()
         sock.close()
-    return [(sent_at, answer) for sent_at, answer, _ in results]
+    return [(sent_at, answer) for sent_at, answer, dummy in results]
 
 
 def probe_tcp(server, port, qname, qtype, interval, timeout, duration, max_queries):

@@ -64,8 +64,8 @@ def test_the_drill_spec_defaults_are_the_drills_own():
             assert option.get("default") == value, f"{name}: spec default {option.get('default')!r}, drill {value!r}"
 
 
-def test_every_variant_site_yml_imports_has_a_job_template():
+def test_every_variant_playbooks_site_yml_imports_has_a_job_template():
     variants = set(PLAYBOOK[0]["vars"]["awx_variants"])
-    imported = {Path(play["ansible.builtin.import_playbook"]).stem for play in load("site.yml")}
+    imported = {Path(play["ansible.builtin.import_playbook"]).stem for play in load("playbooks/site.yml")}
     assert imported - {"dns_backends"} <= variants, f"no job template for {sorted(imported - variants)}"
     assert set(SURVEYS) - {"failover_drill"} <= variants
