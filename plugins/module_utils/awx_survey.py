@@ -67,8 +67,8 @@ def survey_question(name, option):
     description = _text(option.get("description"))
     if not option.get("required"):
         default = default_text(option)
-        description += (" Unanswered, nothing is sent: the inventory's value applies, else "
-                        + (f"the default ({default})." if default is not None else "the derived one."))
+        fallback = f"the default ({default})." if default is not None else "the derived one."
+        description += f" Unanswered, nothing is sent: the inventory's value applies, else {fallback}"
     question = {
         "question_name": name,
         "question_description": description.strip(),
