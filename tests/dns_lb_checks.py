@@ -139,7 +139,9 @@ def test_the_failover_drill(scenario, capsys):
 
 
 def test_bad_input_stops_the_play_before_any_host_is_touched(scenario):
-    instance = dict(scenario.proxy_vars["keepalived_instances"]["VI_DNS"], virtual_ipaddresses=["10.99.0.100/24"])
+    # an inventory's own keepalived_instances wins over the one the playbook derives
+    instance = {"interface": "eth0", "virtual_router_id": scenario.proxy_vars["hastack_dns_vrid"],
+                "virtual_ipaddresses": ["10.99.0.100/24"], "unicast": True}
     if scenario.variant == "dns_lb_haproxy":
         port = ({"haproxy_backend_ports": {"dns": 70000, "dot": 853, "doh": 443}}, "haproxy_backend_ports")
     elif scenario.variant == "dns_lb_nginx":

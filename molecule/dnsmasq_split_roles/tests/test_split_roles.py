@@ -58,11 +58,12 @@ def test_each_node_backs_up_the_other(lab, nodes, dhcp, dead, vip, survivor):
 
 
 def test_a_master_that_is_not_a_peer_is_refused(lab, nodes):
-    import yaml
-
-    data = yaml.safe_load((SCENARIO / "inventory.yml").read_text())
-    instances = data["all"]["children"]["dnsmasq_split_roles"]["vars"]["keepalived_instances"]
-    instances["VI_DHCP"]["master"] = "hastack-mol-nosuch"
+    # the inventory's own keepalived_instances (here extra vars) win over the derived ones
+    instance = {"interface": "eth0", "unicast": True, "track_files": ["dnsmasq_down"]}
+    instances = {"VI_DNS": dict(instance, virtual_router_id=32, virtual_ipaddresses=[f"{DNS_VIP}/24"],
+                                track_scripts=["chk_dns"]),
+                 "VI_DHCP": dict(instance, virtual_router_id=33, virtual_ipaddresses=[f"{DHCP_VIP}/24"],
+                                 track_scripts=["chk_dhcp"], master="hastack-mol-nosuch")}
     assert_rejected_before_any_change(lab, SCENARIO / "converge.yml", nodes,
                                       {"keepalived_instances": instances},
                                       "keepalived_instances.VI_DHCP.master", "/etc/keepalived/keepalived.conf")

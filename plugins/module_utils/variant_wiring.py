@@ -1,0 +1,323 @@
+# -*- coding: utf-8 -*-
+# Copyright: hastack.dns_dhcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The wiring of a variant, derived from its intent.
+
+A variant's inventory states what the user wants (the DNS VIP, its VRID, the backends,
+the pools and the DNS data); the roles' variables that connect the pieces (keepalived's
+instances, track files and check scripts, the proxy's listen address and backends,
+dnsmasq's listen addresses on the VIP) follow from it. variant_wiring() returns those
+role variables for one host; playbooks/tasks/variant_wiring.yml sets each one the
+inventory does not set itself, so an inventory value always wins.
+"""
+
+from __future__ import annotations
+
+import netaddr
+
+LIBEXEC = "/usr/local/libexec/hastack"
+
+# The intent variables of each variant: name -> (required, description). The README's
+# "Minimal inventories per variant" and the filter's documentation describe the same.
+_DNS_VIP = {
+    "hastack_dns_vip": (True, "The DNS VIP (an IPv4 address on a subnet of the nodes; "
+                              "a /prefix is taken from that subnet unless given)."),
+    "hastack_dns_vrid": (True, "The VRRP virtual_router_id of the DNS VIP (1-255, unique on the LAN)."),
+}
+_BACKENDS = {
+    "hastack_dns_backends": (True, "The DNS backends, a dict of name to address."),
+    "hastack_dns_check_name": (False, "A name the backends answer, asked by the health checks."),
+}
+INTENT = {
+    "dnsmasq_active_standby": dict(_DNS_VIP),
+    "dnsmasq_active_active": {},
+    "dnsmasq_split_roles": dict(_DNS_VIP, **{
+        "hastack_dhcp_vip": (True, "The DHCP VIP, its master is the second node."),
+        "hastack_dhcp_vrid": (True, "The VRRP virtual_router_id of the DHCP VIP."),
+    }),
+    "gateway_vrrp": {
+        "hastack_lan_vip": (True, "The LAN VIP: the clients' gateway, DNS server and DHCP router option."),
+        "hastack_lan_vrid": (True, "The VRRP virtual_router_id of the LAN VIP."),
+        "hastack_wan_vip": (True, "The upstream VIP, kept on the router that holds the LAN VIP."),
+        "hastack_wan_vrid": (True, "The VRRP virtual_router_id of the upstream VIP."),
+    },
+    "dns_lb_haproxy": dict(_DNS_VIP, **_BACKENDS),
+    "dns_lb_nginx": dict(_DNS_VIP, **_BACKENDS),
+    "dns_lb_nftables": dict(_DNS_VIP, hastack_dns_backends=_BACKENDS["hastack_dns_backends"]),
+    "dns_lb_lvs_dr": dict(_DNS_VIP, **_BACKENDS),
+}
+
+
+class WiringError(Exception):
+    """An intent variable is missing or wrong."""
+
+
+def _require(hostvars, variant, name):
+    value = hostvars.get(name)
+    if value is None or value == "":
+        raise WiringError(f"{name}: variant {variant} needs it ({INTENT[variant][name][1]})")
+    return value
+
+
+def _vrid(hostvars, variant, name):
+    value = _require(hostvars, variant, name)
+    try:
+        vrid = int(value)
+    except (TypeError, ValueError):
+        vrid = None
+    if vrid is None or isinstance(value, bool) or not 1 <= vrid <= 255:
+        raise WiringError(f"{name}: must be an integer from 1 to 255, got {value!r}")
+    return vrid
+
+
+def _networks(facts):
+    """(interface, network) for every IPv4 address of the host, from Ansible facts."""
+    found = []
+    for iface in facts.get("interfaces") or []:
+        entry = facts.get(iface.replace("-", "_").replace(".", "_")) or {}
+        for addr in [entry.get("ipv4")] + list(entry.get("ipv4_secondaries") or []):
+            if addr and addr.get("address") and addr.get("netmask"):
+                found.append((iface, netaddr.IPNetwork(f"{addr['address']}/{addr['netmask']}")))
+    return found
+
+
+def vip_on(hostvars, variant, name, host=""):
+    """The VIP of intent variable name as (address, address/prefix, interface).
+
+    The interface is the one whose subnet holds the VIP, the prefix that subnet's unless
+    the variable carries one.
+    """
+    raw = str(_require(hostvars, variant, name))
+    try:
+        given = netaddr.IPNetwork(raw)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise WiringError(f"{name}: {raw!r} is not an IPv4 address") from None
+    if given.version != 4:
+        raise WiringError(f"{name}: {raw!r} is not an IPv4 address")
+    facts = hostvars.get("ansible_facts") or {}
+    networks = _networks(facts)
+    if not networks:
+        raise WiringError(f"{name}: no network facts for {host or 'the host'} to find the VIP's "
+                          f"interface (gather facts, subset network)")
+    for iface, net in networks:
+        if given.ip in net:
+            prefix = given.prefixlen if "/" in raw else net.prefixlen
+            return str(given.ip), f"{given.ip}/{prefix}", iface
+    have = ", ".join(f"{iface} {net.cidr}" for iface, net in networks)
+    raise WiringError(f"{name}: {given.ip} is not inside the subnet of any interface of "
+                      f"{host or 'the host'} ({have})")
+
+
+def _backends(hostvars, variant):
+    backends = _require(hostvars, variant, "hastack_dns_backends")
+    if not isinstance(backends, dict) or not backends:
+        raise WiringError("hastack_dns_backends: must be a non-empty dict of name to address")
+    return dict(backends)
+
+
+def _track_file(name, path):
+    return {name: {"file": path, "weight": 0, "init_file": 1}}
+
+
+def _check_script(what):
+    return {"script": f"{LIBEXEC}/dnsmasq-check-{what}", "interval": 1, "timeout": 2,
+            "fall": 2, "rise": 2, "weight": -60}
+
+
+def _instance(vip, iface, vrid, peers, **extra):
+    inst = {"interface": iface, "virtual_router_id": vrid, "virtual_ipaddresses": [vip]}
+    if len(peers) > 1:
+        inst["unicast"] = True
+    inst.update(extra)
+    return inst
+
+
+def _dnsmasq_vip(hostvars, variant, peers, host):
+    vip, cidr, iface = vip_on(hostvars, variant, "hastack_dns_vip", host)
+    vrid = _vrid(hostvars, variant, "hastack_dns_vrid")
+    wiring = {
+        "dnsmasq_nonlocal_bind": True,
+        "dnsmasq_extra_listen_addresses": [vip],
+        "dnsmasq_dhcp_dns_servers": [vip],
+        "keepalived_track_files": _track_file(
+            "dnsmasq_down", hostvars.get("dnsmasq_state_file") or "/run/hastack/dnsmasq.down"),
+        "keepalived_vrrp_scripts": {"chk_dns": _check_script("dns")},
+        "keepalived_instances": {"VI_DNS": _instance(cidr, iface, vrid, peers,
+                                                     track_files=["dnsmasq_down"],
+                                                     track_scripts=["chk_dns"])},
+    }
+    return wiring
+
+
+def _split_roles(hostvars, variant, peers, host):
+    wiring = _dnsmasq_vip(hostvars, variant, peers, host)
+    _vip, cidr, iface = vip_on(hostvars, variant, "hastack_dhcp_vip", host)
+    vrid = _vrid(hostvars, variant, "hastack_dhcp_vrid")
+    if vrid == wiring["keepalived_instances"]["VI_DNS"]["virtual_router_id"]:
+        raise WiringError(f"hastack_dhcp_vrid: {vrid} is hastack_dns_vrid too (each VIP needs its own)")
+    wiring["keepalived_vrrp_scripts"]["chk_dhcp"] = _check_script("dhcp")
+    extra = {"track_files": ["dnsmasq_down"], "track_scripts": ["chk_dhcp"]}
+    if len(peers) > 1:
+        extra["master"] = peers[1]
+    wiring["keepalived_instances"]["VI_DHCP"] = _instance(cidr, iface, vrid, peers, **extra)
+    return wiring
+
+
+def _gateway(hostvars, variant, peers, host):
+    lan, lan_cidr, lan_iface = vip_on(hostvars, variant, "hastack_lan_vip", host)
+    _wan, wan_cidr, wan_iface = vip_on(hostvars, variant, "hastack_wan_vip", host)
+    lan_vrid = _vrid(hostvars, variant, "hastack_lan_vrid")
+    wan_vrid = _vrid(hostvars, variant, "hastack_wan_vrid")
+    if lan_iface == wan_iface:
+        raise WiringError(f"hastack_wan_vip: on the LAN VIP's interface {lan_iface}; the upstream "
+                          f"VIP belongs on the upstream side")
+    return {
+        "keepalived_sysctls": {"net.ipv4.ip_forward": 1},
+        "dnsmasq_nonlocal_bind": True,
+        "dnsmasq_extra_listen_addresses": [lan],
+        "dnsmasq_dhcp_router": lan,
+        "dnsmasq_dhcp_dns_servers": [lan],
+        "keepalived_track_files": _track_file(
+            "dnsmasq_down", hostvars.get("dnsmasq_state_file") or "/run/hastack/dnsmasq.down"),
+        # both sides move together: the LAN's master is the upstream master
+        "keepalived_sync_groups": {"VG_GATEWAY": {"group": ["VI_LAN", "VI_WAN"]}},
+        "keepalived_instances": {
+            "VI_LAN": _instance(lan_cidr, lan_iface, lan_vrid, peers, track_files=["dnsmasq_down"]),
+            "VI_WAN": _instance(wan_cidr, wan_iface, wan_vrid, peers),
+        },
+    }
+
+
+def _proxy(prefix, down):
+    def derive(hostvars, variant, peers, host):
+        vip, cidr, iface = vip_on(hostvars, variant, "hastack_dns_vip", host)
+        vrid = _vrid(hostvars, variant, "hastack_dns_vrid")
+        state = hostvars.get(f"{prefix}_state_file") or f"/run/hastack/{down}.down"
+        wiring = {
+            f"{prefix}_backends": _backends(hostvars, variant),
+            f"{prefix}_listen_address": vip,
+            f"{prefix}_nonlocal_bind": True,
+            "keepalived_track_files": _track_file(f"{down}_down", state),
+            "keepalived_instances": {"VI_DNS": _instance(cidr, iface, vrid, peers,
+                                                         track_files=[f"{down}_down"])},
+        }
+        if prefix == "haproxy" and hostvars.get("hastack_dns_check_name"):
+            wiring["haproxy_check_name"] = hostvars["hastack_dns_check_name"]
+        return wiring
+    return derive
+
+
+def _nftables(hostvars, variant, peers, host):
+    vip, cidr, iface = vip_on(hostvars, variant, "hastack_dns_vip", host)
+    vrid = _vrid(hostvars, variant, "hastack_dns_vrid")
+    return {
+        "nftables_lb_vip": vip,
+        "nftables_lb_interface": iface,
+        "nftables_lb_backends": list(_backends(hostvars, variant).values()),
+        "keepalived_instances": {"VI_DNS": _instance(cidr, iface, vrid, peers)},
+    }
+
+
+def _lvs_dr(hostvars, variant, peers, host):
+    vip, cidr, iface = vip_on(hostvars, variant, "hastack_dns_vip", host)
+    vrid = _vrid(hostvars, variant, "hastack_dns_vrid")
+    real_servers = {name: {"address": address}
+                    for name, address in _backends(hostvars, variant).items()}
+    wiring = {
+        "keepalived_instances": {"VI_DNS": _instance(cidr, iface, vrid, peers)},
+        # UDP checked by keepalived's DNS_CHECK (the role's default checker), TCP by the
+        # DNS check script (dig over TCP: 10 s, more than keepalived's 3 s default)
+        "keepalived_virtual_servers": {
+            "dns_udp": {"address": vip, "port": 53, "protocol": "UDP", "lb_algo": "rr",
+                        "ops": True, "real_servers": real_servers},
+            "dns_tcp": {"address": vip, "port": 53, "protocol": "TCP", "lb_algo": "rr",
+                        "check": {"checker": "MISC_CHECK", "misc_timeout": 10},
+                        "real_servers": real_servers},
+        },
+    }
+    if hostvars.get("hastack_dns_check_name"):
+        wiring["keepalived_dns_check_name"] = hostvars["hastack_dns_check_name"]
+    return wiring
+
+
+_DERIVE = {
+    "dnsmasq_active_standby": _dnsmasq_vip,
+    "dnsmasq_active_active": lambda hostvars, variant, peers, host: {
+        "dnsmasq_dhcp_dns_servers_from_peers": True},
+    "dnsmasq_split_roles": _split_roles,
+    "gateway_vrrp": _gateway,
+    "dns_lb_haproxy": _proxy("haproxy", "haproxy"),
+    "dns_lb_nginx": _proxy("nginx_stream", "nginx"),
+    "dns_lb_nftables": _nftables,
+    "dns_lb_lvs_dr": _lvs_dr,
+}
+
+
+_KEEPALIVED_DNSMASQ = ["keepalived_track_files", "keepalived_vrrp_scripts", "keepalived_instances"]
+_DNSMASQ_VIP = ["dnsmasq_nonlocal_bind", "dnsmasq_extra_listen_addresses", "dnsmasq_dhcp_dns_servers"]
+# The variables each variant derives (variant_wiring may leave out an optional one).
+WIRING = {
+    "dnsmasq_active_standby": _DNSMASQ_VIP + _KEEPALIVED_DNSMASQ,
+    "dnsmasq_active_active": ["dnsmasq_dhcp_dns_servers_from_peers"],
+    "dnsmasq_split_roles": _DNSMASQ_VIP + _KEEPALIVED_DNSMASQ,
+    "gateway_vrrp": ["keepalived_sysctls", "dnsmasq_dhcp_router", "keepalived_sync_groups"]
+    + _DNSMASQ_VIP + ["keepalived_track_files", "keepalived_instances"],
+    "dns_lb_haproxy": ["haproxy_backends", "haproxy_listen_address", "haproxy_nonlocal_bind",
+                       "haproxy_check_name", "keepalived_track_files", "keepalived_instances"],
+    "dns_lb_nginx": ["nginx_stream_backends", "nginx_stream_listen_address", "nginx_stream_nonlocal_bind",
+                     "keepalived_track_files", "keepalived_instances"],
+    "dns_lb_nftables": ["nftables_lb_vip", "nftables_lb_interface", "nftables_lb_backends",
+                        "keepalived_instances"],
+    "dns_lb_lvs_dr": ["keepalived_instances", "keepalived_virtual_servers", "keepalived_dns_check_name"],
+}
+
+
+def variant_wiring(variant, hostvars, peers, host=""):
+    """The role variables variant derives from the intent in hostvars (one host's variables).
+
+    peers: the variant group's hosts, the first the default master. Returns a dict of
+    variable name to value; raises WiringError naming the intent variable on bad input.
+    """
+    if variant not in _DERIVE:
+        raise WiringError(f"variant_wiring: unknown variant {variant!r}, one of {sorted(_DERIVE)}")
+    return _DERIVE[variant](hostvars, variant, list(peers or []), host)
+
+
+def missing_wiring(variant, hostvars, peers, host=""):
+    """The part of the variant's wiring that hostvars (the inventory, the extra vars) does not set.
+
+    An inventory that sets every wiring variable itself needs no intent variables.
+    """
+    if variant in WIRING and all(name in hostvars for name in WIRING[variant]):
+        return {}
+    wiring = variant_wiring(variant, hostvars, peers, host)
+    return {name: value for name, value in wiring.items() if name not in hostvars}
+
+
+# The VRRP instance each intent VIP becomes, when its VRID is set too.
+INTENT_VIPS = {
+    "VI_DHCP": ("hastack_dhcp_vip", "hastack_dhcp_vrid"),
+    "VI_DNS": ("hastack_dns_vip", "hastack_dns_vrid"),
+    "VI_LAN": ("hastack_lan_vip", "hastack_lan_vrid"),
+    "VI_WAN": ("hastack_wan_vip", "hastack_wan_vrid"),
+}
+
+
+def vrrp_vips(hostvars):
+    """A VRRP node's VIP addresses, in the order of its instances' names (empty: no VRRP node).
+
+    From keepalived_instances when the host's variables set it, else from the intent
+    variables (a VIP counts when its VRID is set: a backend that knows the DNS VIP does
+    not hold it by VRRP).
+    """
+    instances = hostvars.get("keepalived_instances")
+    if instances is None:
+        instances = {name: {"virtual_ipaddresses": [hostvars[vip]]}
+                     for name, (vip, vrid) in INTENT_VIPS.items()
+                     if hostvars.get(vip) and hostvars.get(vrid) is not None}
+    found = []
+    for _name, inst in sorted((instances or {}).items()):
+        for vip in (inst or {}).get("virtual_ipaddresses") or []:
+            address = vip.get("address") if isinstance(vip, dict) else vip
+            found.append(str(address).split("/", 1)[0].strip())
+    return found

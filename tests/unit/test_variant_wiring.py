@@ -1,0 +1,289 @@
+"""The variants' wiring derived from their intent (plugins/module_utils/variant_wiring.py, filter
+variant_wiring, playbooks/tasks/variant_wiring.yml): what each variant derives, the errors that
+name the intent variable, that an inventory value wins (rendered by ansible-playbook on
+localhost), and that the README's minimal inventories are the ones the scenarios deploy."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.hastack.dns_dhcp.plugins.filter.variant_wiring import FilterModule
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.variant_wiring import (
+    INTENT,
+    WIRING,
+    WiringError,
+    missing_wiring,
+    variant_wiring,
+    vrrp_vips,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+PEERS = ["n1", "n2"]
+
+
+def facts(**interfaces):
+    """Network facts: facts(eth0="10.0.0.11/24", eth1="10.0.1.11/24")."""
+    result = {"interfaces": list(interfaces) + ["lo"], "lo": {"ipv4": {"address": "127.0.0.1",
+                                                                         "netmask": "255.0.0.0"}}}
+    for name, cidr in interfaces.items():
+        address, prefix = cidr.split("/")
+        mask = str((0xFFFFFFFF << (32 - int(prefix))) & 0xFFFFFFFF)
+        mask = ".".join(str((int(mask) >> s) & 255) for s in (24, 16, 8, 0))
+        result[name] = {"ipv4": {"address": address, "netmask": mask}}
+    return result
+
+
+LAN = {"ansible_facts": facts(eth0="10.0.0.11/24")}
+DNS = dict(LAN, hastack_dns_vip="10.0.0.100", hastack_dns_vrid=30)
+BACKENDS = {"be1": "10.0.0.21", "be2": "10.0.0.22"}
+
+
+def test_active_standby_derives_the_vip_wiring():
+    wiring = variant_wiring("dnsmasq_active_standby", DNS, PEERS)
+    assert wiring == {
+        "dnsmasq_nonlocal_bind": True,
+        "dnsmasq_extra_listen_addresses": ["10.0.0.100"],
+        "dnsmasq_dhcp_dns_servers": ["10.0.0.100"],
+        "keepalived_track_files": {"dnsmasq_down": {"file": "/run/hastack/dnsmasq.down", "weight": 0,
+                                                    "init_file": 1}},
+        "keepalived_vrrp_scripts": {"chk_dns": {"script": "/usr/local/libexec/hastack/dnsmasq-check-dns",
+                                                "interval": 1, "timeout": 2, "fall": 2, "rise": 2,
+                                                "weight": -60}},
+        "keepalived_instances": {"VI_DNS": {"interface": "eth0", "virtual_router_id": 30,
+                                            "virtual_ipaddresses": ["10.0.0.100/24"], "unicast": True,
+                                            "track_files": ["dnsmasq_down"], "track_scripts": ["chk_dns"]}},
+    }
+    assert set(wiring) == set(WIRING["dnsmasq_active_standby"])
+
+
+def test_the_vip_keeps_its_own_prefix_and_a_moved_state_file_is_tracked():
+    wiring = variant_wiring("dnsmasq_active_standby",
+                            dict(DNS, hastack_dns_vip="10.0.0.100/25", dnsmasq_state_file="/run/x.down"), PEERS)
+    assert wiring["keepalived_instances"]["VI_DNS"]["virtual_ipaddresses"] == ["10.0.0.100/25"]
+    assert wiring["dnsmasq_extra_listen_addresses"] == ["10.0.0.100"]
+    assert wiring["keepalived_track_files"]["dnsmasq_down"]["file"] == "/run/x.down"
+
+
+def test_split_roles_puts_the_dhcp_vip_on_the_second_node():
+    wiring = variant_wiring("dnsmasq_split_roles",
+                            dict(DNS, hastack_dhcp_vip="10.0.0.101", hastack_dhcp_vrid=31), PEERS)
+    dhcp = wiring["keepalived_instances"]["VI_DHCP"]
+    assert dhcp["master"] == "n2" and dhcp["virtual_router_id"] == 31
+    assert dhcp["track_scripts"] == ["chk_dhcp"] and "master" not in wiring["keepalived_instances"]["VI_DNS"]
+    assert set(wiring["keepalived_vrrp_scripts"]) == {"chk_dns", "chk_dhcp"}
+    with pytest.raises(WiringError, match="hastack_dhcp_vrid: 30 is hastack_dns_vrid too"):
+        variant_wiring("dnsmasq_split_roles", dict(DNS, hastack_dhcp_vip="10.0.0.101", hastack_dhcp_vrid=30), PEERS)
+
+
+def test_gateway_finds_each_vip_on_its_side():
+    hostvars = {"ansible_facts": facts(eth0="10.0.0.11/24", eth1="10.0.1.11/24"),
+                "hastack_lan_vip": "10.0.0.254", "hastack_lan_vrid": 34,
+                "hastack_wan_vip": "10.0.1.254", "hastack_wan_vrid": 35}
+    wiring = variant_wiring("gateway_vrrp", hostvars, PEERS)
+    instances = wiring["keepalived_instances"]
+    assert (instances["VI_LAN"]["interface"], instances["VI_WAN"]["interface"]) == ("eth0", "eth1")
+    assert instances["VI_LAN"]["track_files"] == ["dnsmasq_down"] and "track_files" not in instances["VI_WAN"]
+    assert wiring["dnsmasq_dhcp_router"] == "10.0.0.254"
+    assert wiring["keepalived_sync_groups"] == {"VG_GATEWAY": {"group": ["VI_LAN", "VI_WAN"]}}
+    assert wiring["keepalived_sysctls"] == {"net.ipv4.ip_forward": 1}
+    with pytest.raises(WiringError, match="hastack_wan_vip: on the LAN VIP's interface eth0"):
+        variant_wiring("gateway_vrrp", dict(hostvars, hastack_wan_vip="10.0.0.253"), PEERS)
+
+
+@pytest.mark.parametrize("variant,prefix,down", [("dns_lb_haproxy", "haproxy", "haproxy"),
+                                                 ("dns_lb_nginx", "nginx_stream", "nginx")])
+def test_proxies_listen_on_the_vip_and_the_vip_follows_the_proxy(variant, prefix, down):
+    wiring = variant_wiring(variant, dict(DNS, hastack_dns_backends=BACKENDS,
+                                          hastack_dns_check_name="www.abc.local"), PEERS)
+    assert wiring[f"{prefix}_backends"] == BACKENDS
+    assert wiring[f"{prefix}_listen_address"] == "10.0.0.100" and wiring[f"{prefix}_nonlocal_bind"] is True
+    assert wiring["keepalived_instances"]["VI_DNS"]["track_files"] == [f"{down}_down"]
+    assert wiring["keepalived_track_files"][f"{down}_down"]["file"] == f"/run/hastack/{down}.down"
+    assert ("haproxy_check_name" in wiring) == (variant == "dns_lb_haproxy")
+
+
+def test_nftables_dnats_on_the_vips_interface():
+    wiring = variant_wiring("dns_lb_nftables", dict(DNS, hastack_dns_backends=BACKENDS), PEERS)
+    assert wiring["nftables_lb_backends"] == ["10.0.0.21", "10.0.0.22"]
+    assert (wiring["nftables_lb_vip"], wiring["nftables_lb_interface"]) == ("10.0.0.100", "eth0")
+
+
+def test_lvs_dr_balances_udp_and_tcp_over_the_backends_and_one_director_needs_no_unicast():
+    wiring = variant_wiring("dns_lb_lvs_dr", dict(DNS, hastack_dns_backends=BACKENDS,
+                                                  hastack_dns_check_name="www.abc.local"), ["d1"])
+    servers = wiring["keepalived_virtual_servers"]
+    assert {s["protocol"] for s in servers.values()} == {"UDP", "TCP"}
+    assert servers["dns_udp"]["real_servers"] == {"be1": {"address": "10.0.0.21"}, "be2": {"address": "10.0.0.22"}}
+    assert "unicast" not in wiring["keepalived_instances"]["VI_DNS"]
+    assert wiring["keepalived_dns_check_name"] == "www.abc.local"
+
+
+def test_active_active_hands_out_both_nodes():
+    assert variant_wiring("dnsmasq_active_active", LAN, PEERS) == {"dnsmasq_dhcp_dns_servers_from_peers": True}
+
+
+@pytest.mark.parametrize("hostvars,message", [
+    (dict(LAN, hastack_dns_vrid=30), "hastack_dns_vip: variant dnsmasq_active_standby needs it"),
+    (dict(LAN, hastack_dns_vip="10.0.0.100"), "hastack_dns_vrid: variant dnsmasq_active_standby needs it"),
+    (dict(DNS, hastack_dns_vrid=256), "hastack_dns_vrid: must be an integer from 1 to 255"),
+    (dict(DNS, hastack_dns_vrid="x"), "hastack_dns_vrid: must be an integer from 1 to 255"),
+    (dict(DNS, hastack_dns_vip="10.9.0.100"), r"hastack_dns_vip: 10.9.0.100 is not inside the subnet of any "
+                                              r"interface of n1 \(eth0 10.0.0.0/24, lo 127.0.0.0/8\)"),
+    (dict(DNS, hastack_dns_vip="fd00::1"), "hastack_dns_vip: 'fd00::1' is not an IPv4 address"),
+    (dict(DNS, ansible_facts={}), "hastack_dns_vip: no network facts for n1"),
+])
+def test_bad_intent_names_the_variable(hostvars, message):
+    with pytest.raises(WiringError, match=message):
+        variant_wiring("dnsmasq_active_standby", hostvars, PEERS, "n1")
+
+
+def test_the_filter_leaves_out_what_the_inventory_sets_and_fails_as_a_filter():
+    derive = FilterModule().filters()["variant_wiring"]
+    wiring = derive("dnsmasq_active_standby", dict(DNS, dnsmasq_nonlocal_bind=False), PEERS, "n1")
+    assert "dnsmasq_nonlocal_bind" not in wiring and "keepalived_instances" in wiring
+    with pytest.raises(AnsibleFilterError, match="hastack_dns_vrid"):
+        derive("dnsmasq_active_standby", dict(LAN, hastack_dns_vip="10.0.0.100"), PEERS)
+    with pytest.raises(AnsibleFilterError, match="unknown variant"):
+        derive("nosuch", DNS, PEERS)
+
+
+def test_an_inventory_that_wires_everything_itself_needs_no_intent():
+    own = {name: "own" for name in WIRING["dnsmasq_active_standby"]}
+    assert missing_wiring("dnsmasq_active_standby", dict(LAN, **own), PEERS) == {}
+
+
+def test_every_variant_documents_its_intent_and_derives_only_known_variables():
+    assert set(INTENT) == set(WIRING)
+    full = dict(DNS, hastack_dns_backends=BACKENDS, hastack_dns_check_name="www.abc.local",
+                hastack_dhcp_vip="10.0.0.101", hastack_dhcp_vrid=31,
+                hastack_lan_vip="10.0.0.254", hastack_lan_vrid=34, hastack_wan_vip="10.0.1.254", hastack_wan_vrid=35,
+                ansible_facts=facts(eth0="10.0.0.11/24", eth1="10.0.1.11/24"))
+    for variant in INTENT:
+        assert set(variant_wiring(variant, full, PEERS)) <= set(WIRING[variant]), variant
+
+
+def test_vrrp_vips_from_instances_or_from_the_intent():
+    assert vrrp_vips({"keepalived_instances": {"VI_B": {"virtual_ipaddresses": ["10.0.0.2/24"]},
+                                               "VI_A": {"virtual_ipaddresses": [{"address": "10.0.0.1/24"}]}}}) \
+        == ["10.0.0.1", "10.0.0.2"]
+    assert vrrp_vips(dict(DNS, hastack_dhcp_vip="10.0.0.101", hastack_dhcp_vrid=31)) == ["10.0.0.101", "10.0.0.100"]
+    # a backend knows the DNS VIP but holds it by no VRRP instance
+    assert vrrp_vips({"hastack_dns_vip": "10.0.0.100"}) == []
+
+
+# An inventory value wins over the derived one, as the variant playbooks run the derivation:
+# rendered by ansible-playbook on localhost (the VIP on lo's 127.0.0.0/8), with a play
+# variable and the keepalived role's cross-checks of the peers' derived instances.
+INVENTORY = """
+all:
+  vars:
+    ansible_connection: local
+  children:
+    dnsmasq_active_standby:
+      hosts:
+        n1: {}
+        n2: {dnsmasq_nonlocal_bind: false}
+      vars:
+        hastack_dns_vip: 127.0.0.100
+        hastack_dns_vrid: 30
+        dnsmasq_extra_listen_addresses: ["127.0.0.53"]
+"""
+PLAYBOOK = """
+- name: Derive the wiring as the variant playbooks do
+  hosts: dnsmasq_active_standby
+  gather_facts: true
+  gather_subset: [network]
+  vars:
+    keepalived_peer_group: dnsmasq_active_standby
+  tasks:
+    - name: Derive
+      ansible.builtin.include_tasks: {tasks}
+      vars:
+        variant_wiring_group: dnsmasq_active_standby
+    - name: Cross-check the peers' instances
+      ansible.builtin.include_role:
+        name: hastack.dns_dhcp.keepalived
+        tasks_from: validate
+    - name: Write the result
+      ansible.builtin.copy:
+        dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}.json"
+        content: >-
+          {{{{ {{'instances': keepalived_instances, 'listen': dnsmasq_extra_listen_addresses,
+               'nonlocal': dnsmasq_nonlocal_bind, 'scripts': keepalived_vrrp_scripts}} | to_json }}}}
+        mode: "0600"
+      delegate_to: localhost
+"""
+
+
+def test_an_inventory_value_wins_over_the_derived_one(tmp_path):
+    playbook = shutil.which("ansible-playbook") or str(Path(sys.executable).parent / "ansible-playbook")
+    if not Path(playbook).exists():
+        pytest.skip("ansible-playbook is not installed")
+    (tmp_path / "inventory.yml").write_text(INVENTORY)
+    (tmp_path / "play.yml").write_text(PLAYBOOK.format(tasks=REPO / "playbooks" / "tasks" / "variant_wiring.yml"))
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+
+    def run(*extra):
+        result = subprocess.run([playbook, "-i", str(tmp_path / "inventory.yml"), str(tmp_path / "play.yml"),
+                                 "-e", f"out={tmp_path}", "-e", f"ansible_python_interpreter={sys.executable}",
+                                 *extra], cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+                                check=False)
+        assert result.returncode == 0, f"ansible-playbook failed:\n{result.stdout}\n{result.stderr}"
+        return {host: json.loads((tmp_path / f"{host}.json").read_text()) for host in PEERS}
+
+    got = run()
+    for host in PEERS:
+        assert got[host]["instances"]["VI_DNS"]["virtual_ipaddresses"] == ["127.0.0.100/8"]
+        assert got[host]["instances"]["VI_DNS"]["interface"] == "lo"
+        assert got[host]["listen"] == ["127.0.0.53"]  # the group's value, not the VIP
+    assert (got["n1"]["nonlocal"], got["n2"]["nonlocal"]) == (True, False)  # n2's own value
+    # extra vars win too (AWX survey answers, the scenarios' bad-input runs)
+    assert got["n1"]["scripts"]["chk_dns"]["script"] == "/usr/local/libexec/hastack/dnsmasq-check-dns"
+    got = run("-e", json.dumps({"keepalived_vrrp_scripts": {"chk_dns": {"script": "/bin/true"}}}))
+    assert got["n1"]["scripts"] == {"chk_dns": {"script": "/bin/true"}}
+
+
+# README section "Minimal inventories per variant": each example is the group vars (and the
+# all:vars intent, without the lab's connection settings) of the scenario it names.
+SECTION = re.compile(r"^## Minimal inventories per variant\n(.*?)(?=^## )", re.M | re.S)
+EXAMPLE = re.compile(r"<!-- scenario: (\S+) -->\s*```yaml\n(.*?)```", re.S)
+LAB_ONLY = re.compile(r"^(ansible_|lab_)")
+
+
+def readme_examples():
+    section = SECTION.search((REPO / "README.md").read_text())
+    assert section, "README.md has no section 'Minimal inventories per variant'"
+    return EXAMPLE.findall(section.group(1))
+
+
+def scenario_vars(inventory, group):
+    data = yaml.safe_load(inventory.read_text())["all"]
+    shared = {k: v for k, v in (data.get("vars") or {}).items() if not LAB_ONLY.match(k)}
+    return shared, data["children"][group].get("vars") or {}
+
+
+def test_the_readme_shows_every_variant_the_scenarios_deploy():
+    assert sorted(name for name, _ in readme_examples()) == sorted(
+        ["dnsmasq_active_standby", "dnsmasq_active_active", "dnsmasq_split_roles", "gateway_vrrp",
+         "dns_lb_haproxy", "dns_lb_nginx", "dns_lb_nftables", "dns_lb_lvs_dr"])
+
+
+@pytest.mark.parametrize("scenario,text", readme_examples(), ids=[name for name, _ in readme_examples()])
+def test_a_readme_example_is_what_its_scenario_deploys(scenario, text):
+    example = yaml.safe_load(text)["all"]
+    shared, group = scenario_vars(REPO / "molecule" / scenario / "inventory.yml", scenario)
+    assert (example.get("vars") or {}) == shared
+    assert (example["children"][scenario].get("vars") or {}) == group
+    for name in INTENT[scenario]:
+        if INTENT[scenario][name][0]:
+            assert name in {**shared, **group}, f"{scenario}: the example lacks {name}"
