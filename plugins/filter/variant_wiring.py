@@ -10,10 +10,13 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.variant_wiring im
     missing_wiring,
     vrrp_vips,
 )
-from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import raising_filter_errors
+from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import (
+    raising_filter_errors,
+    requiring_netaddr,
+)
 
 
 class FilterModule:
     def filters(self):
-        return {"variant_wiring": raising_filter_errors(WiringError)(missing_wiring),
-                "vrrp_vips": vrrp_vips}
+        return requiring_netaddr({"variant_wiring": raising_filter_errors(WiringError)(missing_wiring),
+                                  "vrrp_vips": vrrp_vips})

@@ -13,7 +13,7 @@ inventory does not set itself, so an inventory value always wins.
 
 from __future__ import annotations
 
-import netaddr
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.netaddr_import import netaddr
 
 LIBEXEC = "/usr/local/libexec/hastack"
 
@@ -27,6 +27,10 @@ _DNS_VIP = {
 _BACKENDS = {
     "hastack_dns_backends": (True, "The DNS backends, a dict of name to address."),
     "hastack_dns_check_name": (False, "A name the backends answer, asked by the health checks."),
+}
+_DHCP_SUBNETS = {
+    "hastack_dhcp_subnets": (True, "The DHCP subnets the pair serves, a dict of name to subnet, "
+                                   "ranges, options and reservations (the same for both pair variants)."),
 }
 INTENT = {
     "dnsmasq_active_standby": dict(_DNS_VIP),
@@ -45,6 +49,8 @@ INTENT = {
     "dns_lb_nginx": dict(_DNS_VIP, **_BACKENDS),
     "dns_lb_nftables": dict(_DNS_VIP, hastack_dns_backends=_BACKENDS["hastack_dns_backends"]),
     "dns_lb_lvs_dr": dict(_DNS_VIP, **_BACKENDS),
+    "dhcpd_failover": dict(_DHCP_SUBNETS),
+    "kea_ha": dict(_DHCP_SUBNETS),
 }
 
 
@@ -240,6 +246,12 @@ def _lvs_dr(hostvars, variant, peers, host):
     return wiring
 
 
+def _dhcp_pair(prefix):
+    def derive(hostvars, variant, peers, host):
+        return {f"{prefix}_subnets": _require(hostvars, variant, "hastack_dhcp_subnets")}
+    return derive
+
+
 _DERIVE = {
     "dnsmasq_active_standby": _dnsmasq_vip,
     "dnsmasq_active_active": lambda hostvars, variant, peers, host: {
@@ -250,6 +262,8 @@ _DERIVE = {
     "dns_lb_nginx": _proxy("nginx_stream", "nginx"),
     "dns_lb_nftables": _nftables,
     "dns_lb_lvs_dr": _lvs_dr,
+    "dhcpd_failover": _dhcp_pair("dhcpd_failover"),
+    "kea_ha": _dhcp_pair("kea_ha"),
 }
 
 
@@ -269,6 +283,8 @@ WIRING = {
     "dns_lb_nftables": ["nftables_lb_vip", "nftables_lb_interface", "nftables_lb_backends",
                         "keepalived_instances"],
     "dns_lb_lvs_dr": ["keepalived_instances", "keepalived_virtual_servers", "keepalived_dns_check_name"],
+    "dhcpd_failover": ["dhcpd_failover_subnets"],
+    "kea_ha": ["kea_ha_subnets"],
 }
 
 

@@ -44,7 +44,8 @@ def test_the_minimal_inventories_state_intent_only():
 
 
 @pytest.mark.parametrize("variant", ["dhcpd_failover", "kea_ha"])
-def test_the_variant_playbook_derives_the_subnets_and_lets_the_inventory_win(variant):
-    play = yaml.safe_load((REPO / "playbooks" / f"{variant}.yml").read_text())[0]
-    assert play["vars"][f"{variant}_subnets"].replace(" ", "") == (
-        f"{{{{hostvars[inventory_hostname]['{variant}_subnets']|default(hastack_dhcp_subnets|default({{}}))}}}}")
+def test_the_variant_playbook_derives_its_wiring_before_anything_else(variant):
+    """What it derives and that the inventory wins: tests/unit/test_variant_wiring.py."""
+    first = yaml.safe_load((REPO / "playbooks" / f"{variant}.yml").read_text())[0]["tasks"][0]
+    assert first["ansible.builtin.include_tasks"] == "tasks/variant_wiring.yml"
+    assert first["vars"] == {"variant_wiring_group": variant}

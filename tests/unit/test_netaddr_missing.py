@@ -15,7 +15,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 NETADDR_FILTERS = ["split_pool", "dhcp_plan", "dhcp_subnets", "pair_peers", "dhcpd_failover", "split_ranges",
                    "peer_addresses", "kea_ha", "keepalived_virtual_servers", "ipvs_resolver_conflicts",
-                   "nginx_stream_plan", "nginx_configure_paths", "vrrp_instances"]
+                   "nginx_stream_plan", "nginx_configure_paths", "vrrp_instances", "variant_wiring", "vrrp_vips"]
+# every filter plugin module of the collection, so that a new one is imported without netaddr too
+FILTER_MODULES = sorted(path.stem for path in (REPO / "plugins/filter").glob("*.py"))
 POOL = {"subnet": "192.168.1.0/24", "start": "192.168.1.100", "end": "192.168.1.199"}
 
 
@@ -66,7 +68,7 @@ sys.modules['netaddr'] = None
 sys.path[:0] = [{str(REPO / 'collections')!r}]
 from ansible.errors import AnsibleFilterError
 found = {{}}
-for name in ('bind', 'dhcp_pair', 'dns_wire', 'ipvs', 'nginx_stream', 'pools', 'release_vars', 'vrrp'):
+for name in {FILTER_MODULES!r}:
     module = importlib.import_module('ansible_collections.hastack.dns_dhcp.plugins.filter.' + name)
     found.update(module.FilterModule().filters())
 for name in {NETADDR_FILTERS!r}:

@@ -132,6 +132,15 @@ def test_active_active_hands_out_both_nodes():
     assert variant_wiring("dnsmasq_active_active", LAN, PEERS) == {"dnsmasq_dhcp_dns_servers_from_peers": True}
 
 
+@pytest.mark.parametrize("variant", ["dhcpd_failover", "kea_ha"])
+def test_a_dhcp_pair_serves_the_intent_subnets_unless_the_inventory_sets_its_own(variant):
+    subnets = {"lan": {"subnet": "10.0.0.0/24", "ranges": [{"start": "10.0.0.100", "end": "10.0.0.199"}]}}
+    assert missing_wiring(variant, dict(LAN, hastack_dhcp_subnets=subnets), PEERS) == {f"{variant}_subnets": subnets}
+    assert missing_wiring(variant, {f"{variant}_subnets": {"own": {}}}, PEERS) == {}
+    with pytest.raises(WiringError, match=f"hastack_dhcp_subnets: variant {variant} needs it"):
+        variant_wiring(variant, LAN, PEERS)
+
+
 @pytest.mark.parametrize("hostvars,message", [
     (dict(LAN, hastack_dns_vrid=30), "hastack_dns_vip: variant dnsmasq_active_standby needs it"),
     (dict(LAN, hastack_dns_vip="10.0.0.100"), "hastack_dns_vrid: variant dnsmasq_active_standby needs it"),
@@ -167,6 +176,7 @@ def test_every_variant_documents_its_intent_and_derives_only_known_variables():
     full = dict(DNS, hastack_dns_backends=BACKENDS, hastack_dns_check_name="www.abc.local",
                 hastack_dhcp_vip="10.0.0.101", hastack_dhcp_vrid=31,
                 hastack_lan_vip="10.0.0.254", hastack_lan_vrid=34, hastack_wan_vip="10.0.1.254", hastack_wan_vrid=35,
+                hastack_dhcp_subnets={"lan": {"subnet": "10.0.0.0/24"}},
                 ansible_facts=facts(eth0="10.0.0.11/24", eth1="10.0.1.11/24"))
     for variant in INTENT:
         assert set(variant_wiring(variant, full, PEERS)) <= set(WIRING[variant]), variant
