@@ -274,8 +274,8 @@ WIRING = {
     "dnsmasq_active_standby": _DNSMASQ_VIP + _KEEPALIVED_DNSMASQ,
     "dnsmasq_active_active": ["dnsmasq_dhcp_dns_servers_from_peers"],
     "dnsmasq_split_roles": _DNSMASQ_VIP + _KEEPALIVED_DNSMASQ,
-    "gateway_vrrp": ["keepalived_sysctls", "dnsmasq_dhcp_router", "keepalived_sync_groups"]
-    + _DNSMASQ_VIP + ["keepalived_track_files", "keepalived_instances"],
+    "gateway_vrrp": ["keepalived_sysctls", "dnsmasq_dhcp_router", "keepalived_sync_groups",
+                     *_DNSMASQ_VIP, "keepalived_track_files", "keepalived_instances"],
     "dns_lb_haproxy": ["haproxy_backends", "haproxy_listen_address", "haproxy_nonlocal_bind",
                        "haproxy_check_name", "keepalived_track_files", "keepalived_instances"],
     "dns_lb_nginx": ["nginx_stream_backends", "nginx_stream_listen_address", "nginx_stream_nonlocal_bind",
