@@ -4,7 +4,6 @@ a build context from it, offline, whose requirement files are the project's own.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -92,27 +91,10 @@ def test_the_dependency_collections_are_in_the_context_and_copied_before_the_ins
     assert 'ARG ANSIBLE_GALAXY_CLI_COLLECTION_OPTS="--offline"' in containerfile
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """The collection as Galaxy users get it: its tarball, installed into an empty collections path."""
-    work = tmp_path_factory.mktemp("installed")
-    galaxy = str(Path(sys.executable).parent / "ansible-galaxy")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    # from outside the checkout: its ansible.cfg would find the collection installed already
-    build = subprocess.run([galaxy, "collection", "build", "--output-path", str(work), str(REPO)],
-                           cwd=work, env=env, capture_output=True, text=True, check=False)
-    assert build.returncode == 0, build.stdout + build.stderr
-    install = subprocess.run([galaxy, "collection", "install", "--offline", "--no-deps",
-                              "--collections-path", str(work / "collections"), str(work / TARBALL)],
-                             cwd=work, env=env, capture_output=True, text=True, check=False)
-    assert install.returncode == 0, install.stdout + install.stderr
-    return work / "collections"
-
-
-def test_ansible_builder_introspects_the_installed_collection(installed):
+def test_ansible_builder_introspects_the_installed_collection(installed_tarball):
     """What ansible-builder does inside an EE build with any collections path holding this
     collection: reads meta/execution-environment.yml and the files it names."""
-    introspect = subprocess.run([sys.executable, "-m", "ansible_builder", "introspect", str(installed)],
+    introspect = subprocess.run([sys.executable, "-m", "ansible_builder", "introspect", str(installed_tarball.collections)],
                                 capture_output=True, text=True, check=False)
     assert introspect.returncode == 0, introspect.stdout + introspect.stderr
     found = yaml.safe_load(introspect.stdout)

@@ -1,13 +1,11 @@
-"""The built collection as a user gets it: `ansible-galaxy collection build`, then
-`ansible-galaxy collection install` of the tarball into an empty collections path. The
-tarball holds only what users need, and the playbooks run by FQCN from there."""
+"""The built collection as a user gets it (conftest.py's installed_tarball: built, then
+installed into an empty collections path). The tarball holds only what users need, and the
+playbooks run by FQCN from there."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -32,37 +30,8 @@ def run(cmd, cwd, env=None):
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=300)
 
 
-def clean_env(collections_path):
-    """An environment without the checkout's ansible.cfg: only the installed tarball (and the
-    collections of the `ansible` package in the venv) can resolve hastack.dns_dhcp."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_COLLECTIONS_PATH=str(collections_path), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_ON_ANSIBLE_VERSION_MISMATCH="ignore")
-    return env
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    work = tmp_path_factory.mktemp("tarball")
-    build = run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(work), str(REPO)], work)
-    assert build.returncode == 0, build.stdout + build.stderr
-    tarball = work / f"{GALAXY['namespace']}-{GALAXY['name']}-{GALAXY['version']}.tar.gz"
-    env = clean_env(work / "collections")
-    install = run([str(BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p",
-                   str(work / "collections"), str(tarball)], work, env)
-    assert install.returncode == 0, install.stdout + install.stderr
-    root = work / "collections/ansible_collections/hastack/dns_dhcp"
-    assert (root / "MANIFEST.json").is_file()
-    return work, tarball, env
-
-
-def members(tarball):
-    with tarfile.open(tarball) as tar:
-        return [m.name for m in tar.getmembers() if not m.isdir()]
-
-
-def test_the_tarball_holds_only_what_users_need(built):
-    names = members(built[1])
+def test_the_tarball_holds_only_what_users_need(installed_tarball):
+    names = installed_tarball.members
     stray = sorted(n for n in names if n.split("/")[0] not in ALLOWED_TOP
                    or (n.split("/")[0] in ALLOWED_UNDER and (len(n.split("/")) < 2
                                                             or n.split("/")[1] not in ALLOWED_UNDER[n.split("/")[0]])))
@@ -72,8 +41,8 @@ def test_the_tarball_holds_only_what_users_need(built):
 
 @pytest.mark.parametrize("dev_path", ["site.yml", "requirements-dev.txt", "ansible.cfg", ".ansible-lint",
                                       ".yamllint", "inventories/lab/hosts.yml", "changelogs/config.yaml"])
-def test_development_files_stay_out(built, dev_path):
-    assert not any(n == dev_path or n.startswith(dev_path + "/") for n in members(built[1]))
+def test_development_files_stay_out(installed_tarball, dev_path):
+    assert not any(n == dev_path or n.startswith(dev_path + "/") for n in installed_tarball.members)
 
 
 def inventory(work, groups):
@@ -85,10 +54,10 @@ def inventory(work, groups):
 
 
 @pytest.mark.parametrize("groups", [(), ("clients", "vrrp_vip")], ids=["no-groups", "clients"])
-def test_playbooks_run_by_fqcn_from_the_installed_tarball(built, groups):
+def test_playbooks_run_by_fqcn_from_the_installed_tarball(installed_tarball, groups):
     """--syntax-check of every user playbook by FQCN, also with an inventory without a clients
     group (the drill and dhcp_status default to the first client)."""
-    work, _, env = built
+    work, env = installed_tarball.work, installed_tarball.env
     playbooks = sorted(p.stem for p in (REPO / "playbooks").glob("*.yml"))
     assert "site" in playbooks and "failover_drill" in playbooks
     check = run([str(BIN / "ansible-playbook"), *(f"hastack.dns_dhcp.{p}" for p in playbooks), "--syntax-check",
@@ -98,9 +67,8 @@ def test_playbooks_run_by_fqcn_from_the_installed_tarball(built, groups):
         assert f"ansible_collections/hastack/dns_dhcp/playbooks/{playbook}.yml" in check.stdout, playbook
 
 
-def test_every_user_playbook_is_reachable_by_fqcn(built):
-    work = built[0]
-    shipped = sorted(p.stem for p in (work / "collections/ansible_collections/hastack/dns_dhcp/playbooks").glob("*.yml"))
+def test_every_user_playbook_is_reachable_by_fqcn(installed_tarball):
+    shipped = sorted(p.stem for p in (installed_tarball.root / "playbooks").glob("*.yml"))
     assert shipped == sorted(p.stem for p in (REPO / "playbooks").glob("*.yml"))
     site = yaml.safe_load((REPO / "playbooks/site.yml").read_text())
     for play in site:
