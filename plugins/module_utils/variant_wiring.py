@@ -14,6 +14,7 @@ inventory does not set itself, so an inventory value always wins.
 from __future__ import annotations
 
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.netaddr_import import netaddr
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.vrrp import interface_networks
 
 LIBEXEC = "/usr/local/libexec/hastack"
 
@@ -78,13 +79,8 @@ def _vrid(hostvars, variant, name):
 
 def _networks(facts):
     """(interface, network) for every IPv4 address of the host, from Ansible facts."""
-    found = []
-    for iface in facts.get("interfaces") or []:
-        entry = facts.get(iface.replace("-", "_").replace(".", "_")) or {}
-        for addr in [entry.get("ipv4")] + list(entry.get("ipv4_secondaries") or []):
-            if addr and addr.get("address") and addr.get("netmask"):
-                found.append((iface, netaddr.IPNetwork(f"{addr['address']}/{addr['netmask']}")))
-    return found
+    return [(iface, net) for iface in facts.get("interfaces") or []
+            for net in interface_networks(facts, iface) or []]
 
 
 def vip_on(hostvars, variant, name, host=""):

@@ -60,14 +60,14 @@ def _advert_int(path, value, version):
     return float(number) if number != number.to_integral_value() else int(number)
 
 
-def _host_networks(facts, interface):
-    """IPv4 networks configured on an interface, from Ansible facts."""
+def interface_networks(facts, interface):
+    """IPv4 networks configured on an interface, from Ansible facts (None: no facts)."""
     if not facts:
         return None
     iface = facts.get(interface.replace("-", "_").replace(".", "_")) or {}
     addresses = []
     for entry in [iface.get("ipv4")] + list(iface.get("ipv4_secondaries") or []):
-        if entry and entry.get("address"):
+        if entry and entry.get("address") and entry.get("netmask"):
             addresses.append(netaddr.IPNetwork(f"{entry['address']}/{entry['netmask']}"))
     return addresses
 
@@ -75,7 +75,7 @@ def _host_networks(facts, interface):
 def _host_address(name, facts, interface, explicit, path):
     if explicit:
         return str(netaddr.IPAddress(explicit))
-    networks = _host_networks(facts, interface)
+    networks = interface_networks(facts, interface)
     if networks is None:
         _fail(path, f"no facts for host {name}: gather facts on every peer (do not --limit "
                     f"the peers away) or set keepalived_unicast_src_ip on it")
@@ -222,9 +222,9 @@ def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(
         if len(set(priorities.values())) != len(priorities):
             _fail(f"{path}.priority", f"must differ between peers, got {priorities}")
 
-        networks = _host_networks((hostvars.get(host) or {}).get("ansible_facts"), mine["interface"])
+        networks = interface_networks((hostvars.get(host) or {}).get("ansible_facts"), mine["interface"])
         for vip in mine["virtual_ipaddresses"]:
-            dev_networks = networks if vip["dev"] == mine["interface"] else _host_networks(
+            dev_networks = networks if vip["dev"] == mine["interface"] else interface_networks(
                 (hostvars.get(host) or {}).get("ansible_facts"), vip["dev"])
             if dev_networks is None:
                 continue  # no facts gathered: nothing to compare with
