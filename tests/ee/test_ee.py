@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.labkit import Lab
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 BIN = Path(sys.executable).parent
@@ -169,13 +171,7 @@ def test_the_job_succeeds_with_the_collection_of_the_image(first_run):
 
 
 def vip_holders() -> list[str]:
-    holders = []
-    for node in NODES:
-        addresses = subprocess.run(["podman", "exec", node, "ip", "-o", "-4", "addr", "show"],
-                                   capture_output=True, text=True, check=True).stdout
-        if re.search(rf"\binet {re.escape(VIP)}/", addresses):
-            holders.append(node)
-    return holders
+    return Lab(INVENTORY).holders(VIP, NODES)
 
 
 def test_the_vip_is_on_exactly_one_node(first_run):
