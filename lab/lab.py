@@ -23,10 +23,19 @@ SPEC is an Ansible YAML inventory that carries the lab in its variables:
       vars:
         lab_name: hastack-demo        # label, and prefix of the network names
         lab_networks: {lan: 10.213.10.0/24}
+        lab_networks6: {lan: "fd00:213:10::/64"}   # optional: the IPv6 ULA prefix beside it
       children:
         vrrp_vip:
           hosts:
-            hastack-demo-ka1: {lab_addresses: {lan: 10.213.10.11}}
+            hastack-demo-ka1:
+              lab_addresses: {lan: 10.213.10.11}
+              lab_addresses6: {lan: "fd00:213:10::11"}
+
+IPv6 (dual-stack labs): podman gets only the IPv4 subnet; `up` puts each host's IPv6
+address on its interface from inside the container (`ip -6 addr replace ... nodad`,
+addresses kept across a link down). The host has no address in the lab's IPv6 prefix and
+does not forward IPv6 for it, so an IPv6 packet of the lab cannot leave the bridge. The
+prefixes must be ULA (inside fd00::/8) and must not overlap any prefix the host itself has.
 
 Releases: every host runs the Debian release `lab_release` names (bookworm or trixie),
 set for a host or for the whole lab in all.vars; HASTACK_LAB_RELEASE in the environment
@@ -419,6 +428,7 @@ def load_spec(path: str) -> dict:
             addresses = (host_vars or {}).get("lab_addresses")
             if addresses:
                 hosts[name] = {"name": name, "networks": dict(addresses),
+                               "networks6": dict((host_vars or {}).get("lab_addresses6") or {}),
                                "release": (host_vars or {}).get("lab_release", group_release)}
         for child in (group.get("children") or {}).values():
             walk(child or {}, group_release)
@@ -428,7 +438,8 @@ def load_spec(path: str) -> dict:
     spec = {
         "lab": lab,
         "key": str(key_path(lab)),
-        "networks": {key: {"name": f"{lab}-{key}", "subnet": subnet}
+        "networks": {key: {"name": f"{lab}-{key}", "subnet": subnet,
+                           "subnet6": (top_vars.get("lab_networks6") or {}).get(key)}
                      for key, subnet in top_vars["lab_networks"].items()},
         "hosts": list(hosts.values()),
     }
@@ -454,12 +465,52 @@ def check_spec(spec: dict, path: str) -> None:
         if not subnet.is_private:
             raise LabError(f"{path}: network {key}: {subnet} is not a private range")
         subnets[key] = subnet
+    subnets6 = {}
+    host_prefixes = host_ipv6_prefixes()
+    for key, net in spec["networks"].items():
+        if net.get("subnet6") is None:
+            continue
+        subnet6 = ipaddress.ip_network(net["subnet6"])
+        if subnet6.version != 6 or not subnet6.subnet_of(ULA):
+            raise LabError(f"{path}: lab_networks6.{key}: {subnet6} is not inside the ULA range {ULA}")
+        for prefix in host_prefixes:
+            if subnet6.overlaps(prefix):
+                raise LabError(f"{path}: lab_networks6.{key}: {subnet6} overlaps {prefix}, a prefix "
+                               f"of this machine: choose another lab prefix")
+        subnets6[key] = subnet6
     for host in spec["hosts"]:
         for key, address in host["networks"].items():
             if key not in subnets:
                 raise LabError(f"{path}: host {host['name']}: unknown network {key}")
             if ipaddress.ip_address(address) not in subnets[key]:
                 raise LabError(f"{path}: host {host['name']}: {address} is outside {subnets[key]}")
+        for key, address in host.get("networks6", {}).items():
+            if key not in host["networks"]:
+                raise LabError(f"{path}: host {host['name']}: lab_addresses6.{key} needs an IPv4 "
+                               f"address on {key} in lab_addresses too")
+            if key not in subnets6:
+                raise LabError(f"{path}: host {host['name']}: lab_addresses6.{key}: network {key} "
+                               f"has no IPv6 prefix in lab_networks6")
+            if ipaddress.ip_address(address) not in subnets6[key]:
+                raise LabError(f"{path}: host {host['name']}: {address} is outside {subnets6[key]}")
+
+
+ULA = ipaddress.ip_network("fd00::/8")
+
+
+def host_ipv6_prefixes() -> list:
+    """The IPv6 prefixes of this machine's own (root namespace) addresses."""
+    try:
+        out = subprocess.run(["ip", "-6", "-o", "addr", "show"], capture_output=True, text=True,
+                             check=False).stdout
+    except FileNotFoundError:
+        return []
+    prefixes = []
+    for line in out.splitlines():
+        fields = line.split()
+        if "inet6" in fields:
+            prefixes.append(ipaddress.ip_interface(fields[fields.index("inet6") + 1]).network)
+    return [prefix for prefix in prefixes if not prefix.is_link_local and not prefix.is_loopback]
 
 
 def gateway(subnet: str) -> str:
@@ -554,6 +605,9 @@ def cmd_up(args) -> None:
             cmd = ["run", "-d", "--name", name, "--hostname", name,
                    "--systemd=always", "--label", OWNER_LABEL, "--label", lab_label,
                    "--cap-add", ",".join(CAPABILITIES)]
+            # IPv6 addresses stay on an interface that goes down and up (the link drill)
+            cmd += ["--sysctl", "net.ipv6.conf.all.keep_addr_on_down=1",
+                    "--sysctl", "net.ipv6.conf.default.keep_addr_on_down=1"]
             # interfaces are named in the order the inventory lists the networks
             for index, (key_name, address) in enumerate(host["networks"].items()):
                 cmd += ["--network",
@@ -562,8 +616,21 @@ def cmd_up(args) -> None:
         log(f"host {name} {host['release']} {' '.join(host['networks'].values())}")
     for host in spec["hosts"]:
         wait_for_systemd(host["name"])
+        add_ipv6_addresses(spec, host)
         authorize_key(host["name"], next(iter(host["networks"].values())), key)
     log(f"lab '{spec['lab']}' is up: {len(spec['hosts'])} hosts, reached over ssh as root with {key}")
+
+
+def add_ipv6_addresses(spec: dict, host: dict) -> None:
+    """Put the host's IPv6 lab addresses on its interfaces (ethN in the inventory's order)."""
+    keys = list(host["networks"])
+    for key, address in host.get("networks6", {}).items():
+        prefixlen = ipaddress.ip_network(spec["networks"][key]["subnet6"]).prefixlen
+        interface = f"eth{keys.index(key)}"
+        podman("exec", host["name"], "sysctl", "-q", "-w",
+               f"net.ipv6.conf.{interface}.keep_addr_on_down=1")
+        podman("exec", host["name"], "ip", "-6", "addr", "replace", f"{address}/{prefixlen}",
+               "dev", interface, "nodad")
 
 
 def remove(filters: list[str]) -> None:
@@ -588,7 +655,7 @@ def cmd_status(args) -> None:
     spec = load_spec(args.spec)
     for host in spec["hosts"]:
         print(f"{host['name']}: {container_state(host['name']) or 'absent'} {host['release']} "
-              f"{' '.join(host['networks'].values())}")
+              f"{' '.join([*host['networks'].values(), *host['networks6'].values()])}")
     print(f"ssh key: {spec['key']}")
 
 

@@ -6,6 +6,7 @@ caller; nothing sleeps in place of checking.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shlex
 import sys
@@ -34,6 +35,7 @@ class Lab:
         data = yaml.safe_load(self.inventory.read_text())
         self.groups: dict[str, list[str]] = {}
         self.addresses: dict[str, dict[str, str]] = {}
+        self.addresses6: dict[str, dict[str, str]] = {}  # IPv6 lab addresses, dual-stack labs
         self._walk("all", data["all"])
         top = data["all"].get("vars") or {}
         self.key = str(top.get("ansible_ssh_private_key_file", "")).replace("{{ lab_name }}",
@@ -49,6 +51,7 @@ class Lab:
         members = []
         for name, host_vars in (node.get("hosts") or {}).items():
             self.addresses[name] = (host_vars or {}).get("lab_addresses", {})
+            self.addresses6[name] = (host_vars or {}).get("lab_addresses6", {})
             members.append(name)
         for child, child_node in (node.get("children") or {}).items():
             members += self._walk(child, child_node or {})
@@ -81,10 +84,12 @@ class Lab:
 
     def holders(self, vip: str, nodes: list[str]) -> list[str]:
         """The nodes that have vip configured on any interface."""
+        wanted = ipaddress.ip_address(vip)
         held = []
         for node in nodes:
-            out = self.check(node, "ip -o -4 addr show")
-            if any(line.split()[3].split("/")[0] == vip for line in out.splitlines()):
+            out = self.check(node, f"ip -o -{wanted.version} addr show")
+            if any(ipaddress.ip_address(line.split()[3].split("/")[0]) == wanted
+                   for line in out.splitlines()):
                 held.append(node)
         return held
 

@@ -8,7 +8,9 @@ node (priority, state, unicast source and peers) is derived from the position
 of the node in the peer list, unless a node sets it explicitly. The checks here
 are the ones keepalived itself does not make, or makes silently:
 mismatched virtual_router_id, equal priorities, a truncated auth_pass, a VIP
-outside the interface's subnet.
+outside the interface's subnet, IPv4 and IPv6 VIPs mixed in one instance (keepalived
+runs one address family per instance), an IPv6 VIP with VRRP version 2 or a link-local
+one, the same VIP in two instances.
 """
 
 from __future__ import annotations
@@ -60,27 +62,41 @@ def _advert_int(path, value, version):
     return float(number) if number != number.to_integral_value() else int(number)
 
 
-def interface_networks(facts, interface):
-    """IPv4 networks configured on an interface, from Ansible facts (None: no facts)."""
+def interface_networks(facts, interface, family=4):
+    """IPv4 (family 4) or global IPv6 (family 6) networks configured on an interface,
+    from Ansible facts (None: no facts). Link-local IPv6 addresses are left out."""
     if not facts:
         return None
     iface = facts.get(interface.replace("-", "_").replace(".", "_")) or {}
     addresses = []
+    if family == 6:
+        for entry in iface.get("ipv6") or []:
+            if entry and entry.get("address") and entry.get("scope", "global") != "link":
+                network = netaddr.IPNetwork(f"{entry['address']}/{entry.get('prefix', 128)}")
+                if not network.ip.is_link_local():
+                    addresses.append(network)
+        return addresses
     for entry in [iface.get("ipv4")] + list(iface.get("ipv4_secondaries") or []):
         if entry and entry.get("address") and entry.get("netmask"):
             addresses.append(netaddr.IPNetwork(f"{entry['address']}/{entry['netmask']}"))
     return addresses
 
 
-def _host_address(name, facts, interface, explicit, path):
+def _host_address(name, facts, interface, explicit, path, family=4):
     if explicit:
-        return str(netaddr.IPAddress(explicit))
-    networks = interface_networks(facts, interface)
+        address = netaddr.IPAddress(explicit)
+        if address.version != family:
+            _fail(path, f"{explicit} (the unicast source of {name}) is IPv{address.version}, the "
+                        f"instance's VIPs are IPv{family}")
+        return str(address)
+    networks = interface_networks(facts, interface, family)
     if networks is None:
         _fail(path, f"no facts for host {name}: gather facts on every peer (do not --limit "
-                    f"the peers away) or set keepalived_unicast_src_ip on it")
+                    f"the peers away) or set keepalived_unicast_src_ip"
+                    f"{'6' if family == 6 else ''} on it")
     if not networks:
-        _fail(path, f"host {name} has no IPv4 address on interface {interface}")
+        _fail(path, f"host {name} has no {'global IPv6' if family == 6 else 'IPv4'} address on "
+                    f"interface {interface}")
     return str(networks[0].ip)
 
 
@@ -101,11 +117,23 @@ def _vips(path, vips, interface):
             address = netaddr.IPNetwork(str(vip["address"]))
         except (netaddr.AddrFormatError, ValueError):
             _fail(item_path, f"{vip['address']!r} is not an IP address")
+        if address.version == 6 and address.ip.is_link_local():
+            _fail(item_path, f"{address.ip} is link-local: keepalived already sends VRRPv3 from "
+                             f"the interface's own link-local address, and clients off the link "
+                             f"cannot reach fe80::/10; use a ULA or global address")
+        if address.ip.is_multicast() or int(address.ip) == 0:
+            _fail(item_path, f"{address.ip} is not a unicast address a node can hold")
         entry = dict(vip)
         entry["address"] = str(address) if "/" in str(vip["address"]) else str(address.ip)
         entry["ip"] = str(address.ip)
+        entry["family"] = address.version
         entry.setdefault("dev", interface)
         result.append(entry)
+    families = sorted({entry["family"] for entry in result})
+    if len(families) > 1:
+        _fail(path, "mixes IPv4 and IPv6 addresses: keepalived runs one address family per "
+                    "instance; put the IPv6 VIPs in an instance of their own and both instances "
+                    "in a keepalived_sync_groups entry if they must move together")
     return result
 
 
@@ -140,6 +168,9 @@ def _normalise(name, raw, defaults, path):
         inst["authentication"] = {"auth_type": auth_type, "auth_pass": password}
     inst["virtual_ipaddresses"] = _vips(f"{path}.virtual_ipaddresses",
                                         inst.get("virtual_ipaddresses"), inst["interface"])
+    inst["family"] = inst["virtual_ipaddresses"][0]["family"]
+    if inst["family"] == 6 and inst["version"] == 2:
+        _fail(f"{path}.version", "must be 3 for IPv6 VIPs: VRRP version 2 carries IPv4 only")
     inst["nopreempt"] = bool(inst.get("nopreempt", False))
     for key in ("track_interfaces", "track_scripts", "track_processes", "track_files", "virtual_routes",
                 "extra_options"):
@@ -169,6 +200,7 @@ def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(
         _fail(VAR, "must be a dict keyed by instance name")
     resolved = {}
     vrids = {}
+    claimed = {}
     for name, raw in sorted(instances.items()):
         path = f"{VAR}.{name}"
         mine = _normalise(name, raw, defaults, path)
@@ -194,11 +226,18 @@ def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(
         if len({tuple(v) for v in vips.values()}) > 1:
             _fail(f"{path}.virtual_ipaddresses", f"must be the same on all peers, got {vips}")
 
-        vrid_key = (mine["interface"], mine["virtual_router_id"])
+        # VRRPv3 keeps the router ids of IPv4 and IPv6 apart (RFC 5798 5.2.3)
+        vrid_key = (mine["interface"], mine["family"], mine["virtual_router_id"])
         if vrid_key in vrids:
             _fail(f"{path}.virtual_router_id", f"{mine['virtual_router_id']} is already used "
-                                               f"by {vrids[vrid_key]} on {mine['interface']}")
+                                               f"by {vrids[vrid_key]} on {mine['interface']} "
+                                               f"for IPv{mine['family']}")
         vrids[vrid_key] = name
+        for vip in mine["virtual_ipaddresses"]:
+            if vip["ip"] in claimed:
+                _fail(f"{path}.virtual_ipaddresses", f"{vip['ip']} is already a VIP of "
+                                                     f"{claimed[vip['ip']]}: one address, one instance")
+            claimed[vip["ip"]] = name
 
         master = mine.get("master", peers[0])
         if master not in peers:
@@ -222,14 +261,14 @@ def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(
         if len(set(priorities.values())) != len(priorities):
             _fail(f"{path}.priority", f"must differ between peers, got {priorities}")
 
-        networks = interface_networks((hostvars.get(host) or {}).get("ansible_facts"), mine["interface"])
+        facts = (hostvars.get(host) or {}).get("ansible_facts")
         for vip in mine["virtual_ipaddresses"]:
-            dev_networks = networks if vip["dev"] == mine["interface"] else interface_networks(
-                (hostvars.get(host) or {}).get("ansible_facts"), vip["dev"])
+            dev_networks = interface_networks(facts, vip["dev"], vip["family"])
             if dev_networks is None:
                 continue  # no facts gathered: nothing to compare with
             if not any(netaddr.IPAddress(vip["ip"]) in net for net in dev_networks):
-                have = ", ".join(str(n.cidr) for n in dev_networks) or "no IPv4 address"
+                have = ", ".join(str(n.cidr) for n in dev_networks) or (
+                    "no global IPv6 address" if vip["family"] == 6 else "no IPv4 address")
                 _fail(f"{path}.virtual_ipaddresses", f"{vip['ip']} is not inside the subnet of "
                                                      f"{vip['dev']} on {host} ({have})")
 
@@ -247,14 +286,18 @@ def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(
             addresses = {}
             for peer in peers:
                 peer_vars = hostvars.get(peer) or {}
-                src_ip = per_peer[peer].get("unicast_src_ip") or peer_vars.get("keepalived_unicast_src_ip")
+                host_src = "keepalived_unicast_src_ip6" if mine["family"] == 6 else "keepalived_unicast_src_ip"
+                src_ip = per_peer[peer].get("unicast_src_ip") or peer_vars.get(host_src)
                 addresses[peer] = _host_address(peer, peer_vars.get("ansible_facts"),
                                                 per_peer[peer]["interface"], src_ip,
-                                                f"{path}.unicast_peers")
+                                                f"{path}.unicast_peers", mine["family"])
             unicast_src = addresses[host]
             others = [addresses[p] for p in peers if p != host]
             if mine.get("unicast_peers"):
                 given = [str(netaddr.IPAddress(a)) for a in mine["unicast_peers"]]
+                if any(netaddr.IPAddress(a).version != mine["family"] for a in given):
+                    _fail(f"{path}.unicast_peers", f"must be IPv{mine['family']} addresses like "
+                                                   f"the instance's VIPs, got {sorted(given)}")
                 if sorted(given) != sorted(others):
                     _fail(f"{path}.unicast_peers", f"must be the other members' addresses "
                                                    f"{sorted(others)}, got {sorted(given)}")

@@ -30,9 +30,43 @@ all:
         h1: {lab_addresses: {lan: 10.213.250.11}}
         h2: {}
 """))
-    assert spec["networks"] == {"lan": {"name": "t-lan", "subnet": "10.213.250.0/24"}}
-    assert spec["hosts"] == [{"name": "h1", "networks": {"lan": "10.213.250.11"}, "release": lab.DEFAULT_RELEASE}]
+    assert spec["networks"] == {"lan": {"name": "t-lan", "subnet": "10.213.250.0/24", "subnet6": None}}
+    assert spec["hosts"] == [{"name": "h1", "networks": {"lan": "10.213.250.11"}, "networks6": {},
+                              "release": lab.DEFAULT_RELEASE}]
     assert spec["key"] == str(lab.KEY_DIR / "t")
+
+
+DUAL_STACK = """
+all:
+  vars: {lab_name: t, lab_networks: {lan: 10.213.250.0/24}, lab_networks6: {lan: "PREFIX"}}
+  children:
+    g:
+      hosts:
+        h1: {lab_addresses: {lan: 10.213.250.11}, lab_addresses6: {lan: "ADDRESS"}}
+"""
+
+
+def dual_stack(tmp_path, prefix="fd00:213:250::/64", address="fd00:213:250::11"):
+    return lab.load_spec(write(tmp_path, DUAL_STACK.replace("PREFIX", prefix).replace("ADDRESS", address)))
+
+
+def test_a_dual_stack_lab_gives_hosts_their_ipv6_address(tmp_path, monkeypatch):
+    monkeypatch.setattr(lab, "host_ipv6_prefixes", lambda: [ipaddress.ip_network("fd00::/64")])
+    spec = dual_stack(tmp_path)
+    assert spec["networks"]["lan"]["subnet6"] == "fd00:213:250::/64"
+    assert spec["hosts"][0]["networks6"] == {"lan": "fd00:213:250::11"}
+
+
+@pytest.mark.parametrize("prefix,address,message", [
+    ("2001:db8:1::/64", "2001:db8:1::11", "is not inside the ULA range fd00::/8"),
+    ("fc00:1::/64", "fc00:1::11", "is not inside the ULA range fd00::/8"),
+    ("fd00::/48", "fd00::11", "overlaps fd00::/64, a prefix of this machine"),
+    ("fd00:213:250::/64", "fd00:213:251::11", "is outside fd00:213:250::/64"),
+])
+def test_an_ipv6_lab_prefix_off_ula_or_on_the_machine_is_refused(tmp_path, monkeypatch, prefix, address, message):
+    monkeypatch.setattr(lab, "host_ipv6_prefixes", lambda: [ipaddress.ip_network("fd00::/64")])
+    with pytest.raises(lab.LabError, match=message):
+        dual_stack(tmp_path, prefix, address)
 
 
 RELEASES_INVENTORY = """

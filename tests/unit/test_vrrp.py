@@ -95,7 +95,8 @@ def test_notify_default_applies_only_without_an_own_notify():
 def test_vip_dicts_keep_their_options():
     data = changed(virtual_ipaddresses=[{"address": "10.0.0.100/24", "label": "eth0:vip"}])
     vip = resolve(instances=data)["VI_1"]["virtual_ipaddresses"][0]
-    assert vip == {"address": "10.0.0.100/24", "ip": "10.0.0.100", "dev": "eth0", "label": "eth0:vip"}
+    assert vip == {"address": "10.0.0.100/24", "ip": "10.0.0.100", "dev": "eth0", "label": "eth0:vip",
+                   "family": 4}
 
 
 def test_vip_on_a_secondary_subnet_is_accepted():
@@ -184,3 +185,59 @@ def test_filter_turns_errors_into_ansible_errors():
     with pytest.raises(AnsibleFilterError, match="virtual_router_id"):
         vrrp_instances(data, "a", PEERS, hostvars(data, data), defaults=DEFAULTS)
     assert vrrp_instances(BASE, "a", PEERS, hostvars(), defaults=DEFAULTS)["VI_1"]["state"] == "MASTER"
+
+
+DUAL = {
+    "VI_4": {"interface": "eth0", "virtual_router_id": 51, "virtual_ipaddresses": ["10.0.0.100/24"],
+             "unicast": True},
+    "VI_6": {"interface": "eth0", "virtual_router_id": 51, "virtual_ipaddresses": ["fd00:10::100/64"],
+             "unicast": True},
+}
+
+
+def dual_facts(v4, v6):
+    result = facts(v4)
+    result["eth0"]["ipv6"] = [{"address": v6, "prefix": "64", "scope": "global"},
+                              {"address": "fe80::1", "prefix": "64", "scope": "link"}]
+    return result
+
+
+def dual_hostvars(instances):
+    return {"a": {"keepalived_instances": instances, "ansible_facts": dual_facts("10.0.0.11", "fd00:10::11")},
+            "b": {"keepalived_instances": instances, "ansible_facts": dual_facts("10.0.0.12", "fd00:10::12")}}
+
+
+def test_an_ipv6_instance_sends_unicast_to_the_peers_global_ipv6_address():
+    resolved = resolve("b", DUAL, dual_hostvars(DUAL))
+    assert resolved["VI_6"]["family"] == 6
+    assert resolved["VI_6"]["unicast_src_ip"] == "fd00:10::12"
+    assert resolved["VI_6"]["unicast_peers"] == ["fd00:10::11"]
+    # the same router id serves IPv4 and IPv6 apart (RFC 5798)
+    assert resolved["VI_4"]["unicast_peers"] == ["10.0.0.11"]
+
+
+def test_an_ipv6_instance_needs_a_global_ipv6_address_on_the_interface():
+    hv = dual_hostvars(DUAL)
+    hv["b"]["ansible_facts"]["eth0"]["ipv6"] = [{"address": "fe80::2", "prefix": "64", "scope": "link"}]
+    with pytest.raises(VrrpError, match="host b has no global IPv6 address on interface eth0"):
+        resolve("a", DUAL, hv)
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"virtual_ipaddresses": ["10.0.0.100/24", "fd00:10::100/64"]},
+     r"VI_6.virtual_ipaddresses: mixes IPv4 and IPv6 addresses"),
+    ({"virtual_ipaddresses": ["fe80::100/64"]}, r"VI_6.virtual_ipaddresses\[0\]: fe80::100 is link-local"),
+    ({"virtual_ipaddresses": ["ff02::12"]}, r"ff02::12 is not a unicast address"),
+    ({"virtual_ipaddresses": ["fd00:99::100/64"]},
+     r"VI_6.virtual_ipaddresses: fd00:99::100 is not inside the subnet of eth0 on a \(fd00:10::/64\)"),
+    ({"version": 2, "advert_int": 1}, r"VI_6.version: must be 3 for IPv6 VIPs"),
+    ({"virtual_router_id": 52, "virtual_ipaddresses": ["10.0.0.100/24"]},
+     r"VI_6.virtual_ipaddresses: 10.0.0.100 is already a VIP of VI_4"),
+    ({"unicast_peers": ["10.0.0.12"]}, r"VI_6.unicast_peers: must be IPv6 addresses"),
+    ({"unicast_src_ip": "10.0.0.11"}, r"10.0.0.11 \(the unicast source of a\) is IPv4"),
+])
+def test_bad_ipv6_instances_are_refused_by_name(changes, message):
+    data = copy.deepcopy(DUAL)
+    data["VI_6"].update(changes)
+    with pytest.raises(VrrpError, match=message):
+        resolve("a", data, dual_hostvars(data))

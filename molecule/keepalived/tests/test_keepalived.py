@@ -20,6 +20,8 @@ from tests.labkit import assert_rejected_before_any_change, poll, scenario_fixtu
 from tests.awx_jobs import job_template_test  # noqa: E402
 
 VIP = "10.213.21.100"
+VIP6 = "fd00:213:21::100"
+CLIENT = "hastack-mol-ka-client"
 CONFIG = "/etc/keepalived/keepalived.conf"
 TRANSITIONS = "/var/log/keepalived-transitions.log"
 CONVERGE = SCENARIO / "converge.yml"
@@ -28,17 +30,25 @@ CONVERGE = SCENARIO / "converge.yml"
 lab, nodes, _dhcp = scenario_fixtures(SCENARIO / "inventory.yml", "vrrp_vip")
 
 
-def scenario_instance(**changes):
-    """VI_TEST as inventory.yml defines it, with some keys changed."""
+def scenario_instances():
+    """keepalived_instances as inventory.yml defines them."""
     import yaml
 
     data = yaml.safe_load((SCENARIO / "inventory.yml").read_text())
-    instance = dict(data["all"]["children"]["vrrp_vip"]["vars"]["keepalived_instances"]["VI_TEST"])
+    return data["all"]["children"]["vrrp_vip"]["vars"]["keepalived_instances"]
+
+
+def scenario_instance(name="VI_TEST", **changes):
+    """An instance as inventory.yml defines it, with some keys changed."""
+    instance = dict(scenario_instances()[name])
     instance.update(changes)
     return instance
 
 
 def converge_with(lab, **extra_vars):
+    """Converge with other variables; instances given replace the scenario's of that name only."""
+    if "keepalived_instances" in extra_vars:
+        extra_vars["keepalived_instances"] = {**scenario_instances(), **extra_vars["keepalived_instances"]}
     return lab.playbook(CONVERGE, "-e", json.dumps(extra_vars))
 
 
@@ -56,7 +66,24 @@ def test_vip_is_on_exactly_the_first_node(lab, nodes):
 
 
 def test_client_reaches_the_vip(lab):
-    lab.check("hastack-mol-ka-client", f"ping -c 1 -W 2 {VIP}")
+    lab.check(CLIENT, f"ping -c 1 -W 2 {VIP}")
+
+
+def test_ipv6_vip_is_on_exactly_the_first_node_and_reaches_the_client(lab, nodes):
+    assert lab.holders(VIP6, nodes) == [nodes[0]]
+    lab.check(CLIENT, f"ping -6 -c 1 -W 2 {VIP6}")
+    # the client learnt the VIP's link-layer address from the first node
+    mac = lab.check(nodes[0], "cat /sys/class/net/eth0/address").strip()
+    assert mac in lab.check(CLIENT, f"ip -6 neigh show {VIP6}"), "neighbour entry is not the holder's"
+
+
+def test_ipv6_instance_speaks_vrrpv3_unicast_to_the_peers_ipv6_address(lab, nodes):
+    config = lab.check(nodes[1], f"cat {CONFIG}")
+    block = config[config.index("vrrp_instance VI_TEST6"):]
+    block = block[:block.index("\n}")]
+    assert "version 3" in block
+    assert "unicast_src_ip fd00:213:21::12" in block, block
+    assert "fd00:213:21::11" in block, block
 
 
 def test_rendered_priorities_follow_the_peer_order(lab, nodes):
@@ -67,10 +94,12 @@ def test_rendered_priorities_follow_the_peer_order(lab, nodes):
 
 def test_role_set_nonlocal_bind_in_the_node_namespace(lab, nodes):
     for node in nodes:
-        assert lab.check(node, "cat /proc/sys/net/ipv4/ip_nonlocal_bind").strip() == "1", node
-        assert "net.ipv4.ip_nonlocal_bind=1" in lab.check(node, "cat /etc/sysctl.d/60-keepalived.conf")
+        for family in ("ipv4", "ipv6"):
+            assert lab.check(node, f"cat /proc/sys/net/{family}/ip_nonlocal_bind").strip() == "1", node
+            assert f"net.{family}.ip_nonlocal_bind=1" in lab.check(node, "cat /etc/sysctl.d/60-keepalived.conf")
     # the client did not run the role: the lab itself presets nothing
-    assert lab.check("hastack-mol-ka-client", "cat /proc/sys/net/ipv4/ip_nonlocal_bind").strip() == "0"
+    for family in ("ipv4", "ipv6"):
+        assert lab.check(CLIENT, f"cat /proc/sys/net/{family}/ip_nonlocal_bind").strip() == "0"
 
 
 def test_config_check_passes_the_running_config(lab, nodes):
@@ -108,11 +137,40 @@ def test_stopping_keepalived_on_the_master_moves_the_vip_and_its_return_preempts
     lab.check(master, "systemctl stop keepalived")
     try:
         assert lab.wait_for_holders(VIP, nodes, [backup]) == [backup]
-        lab.check("hastack-mol-ka-client", f"ping -c 1 -W 2 {VIP}")
-        assert "INSTANCE VI_TEST MASTER" in lab.check(backup, "cat /var/log/keepalived-transitions.log")
+        assert lab.wait_for_holders(VIP6, nodes, [backup]) == [backup]
+        lab.check(CLIENT, f"ping -c 1 -W 2 {VIP}")
+        lab.check(CLIENT, f"ping -6 -c 1 -W 2 {VIP6}")
+        # the new holder's unsolicited neighbour advertisement moved the client's entry
+        mac = lab.check(backup, "cat /sys/class/net/eth0/address").strip()
+        assert mac in lab.check(CLIENT, f"ip -6 neigh show {VIP6}")
+        log = lab.check(backup, "cat /var/log/keepalived-transitions.log")
+        assert "INSTANCE VI_TEST MASTER" in log and "INSTANCE VI_TEST6 MASTER" in log
     finally:
         lab.check(master, "systemctl start keepalived")
     assert lab.wait_for_holders(VIP, nodes, [master]) == [master]
+    assert lab.wait_for_holders(VIP6, nodes, [master]) == [master]
+
+
+def test_a_sync_group_moves_the_ipv4_and_ipv6_vips_together(lab, nodes):
+    master, backup = nodes
+    # only VI_TEST watches the maintenance file: the sync group must take VI_TEST6 along
+    result = converge_with(lab, keepalived_instances={"VI_TEST6": scenario_instance("VI_TEST6", track_scripts=[])},
+                           keepalived_sync_groups={"SG_DUAL": {"group": ["VI_TEST", "VI_TEST6"]}})
+    try:
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert "vrrp_sync_group SG_DUAL" in lab.check(master, f"cat {CONFIG}")
+        lab.check(master, "touch /run/keepalived-maintenance")
+        try:
+            assert lab.wait_for_holders(VIP, nodes, [backup]) == [backup]
+            assert lab.wait_for_holders(VIP6, nodes, [backup]) == [backup]
+            lab.check(CLIENT, f"ping -6 -c 1 -W 2 {VIP6}")
+        finally:
+            lab.check(master, "rm -f /run/keepalived-maintenance")
+        assert lab.wait_for_holders(VIP, nodes, [master]) == [master]
+        assert lab.wait_for_holders(VIP6, nodes, [master]) == [master]
+    finally:
+        restored = lab.playbook(CONVERGE)
+        assert restored.returncode == 0, restored.stdout[-3000:]
 
 
 def test_maintenance_script_hands_the_vip_away_and_back(lab, nodes):
@@ -120,9 +178,11 @@ def test_maintenance_script_hands_the_vip_away_and_back(lab, nodes):
     lab.check(master, "touch /run/keepalived-maintenance")
     try:
         assert lab.wait_for_holders(VIP, nodes, [backup]) == [backup]
+        assert lab.wait_for_holders(VIP6, nodes, [backup]) == [backup]
     finally:
         lab.check(master, "rm -f /run/keepalived-maintenance")
     assert lab.wait_for_holders(VIP, nodes, [master]) == [master]
+    assert lab.wait_for_holders(VIP6, nodes, [master]) == [master]
 
 
 def test_a_broken_value_is_rejected_and_the_vip_stays(lab, nodes):
@@ -195,13 +255,28 @@ BAD_INPUTS = [
      "keepalived_instances.VI_TEST.advert_int"),
     ("unknown global_defs keyword", {"keepalived_global_defs": {"vrrp_garp_interva": 1}},
      "vrrp_garp_interva"),
+    ("IPv4 and IPv6 VIPs in one instance",
+     {"keepalived_instances": {"VI_TEST": {"virtual_ipaddresses": ["10.213.21.100/24", "fd00:213:21::101/64"]}}},
+     "keepalived_instances.VI_TEST.virtual_ipaddresses: mixes IPv4 and IPv6"),
+    ("IPv6 VIP outside the interface's prefix",
+     {"keepalived_instances": {"VI_TEST6": {"virtual_ipaddresses": ["fd00:213:99::100/64"]}}},
+     "keepalived_instances.VI_TEST6.virtual_ipaddresses: fd00:213:99::100 is not inside the subnet"),
+    ("link-local IPv6 VIP", {"keepalived_instances": {"VI_TEST6": {"virtual_ipaddresses": ["fe80::100/64"]}}},
+     "keepalived_instances.VI_TEST6.virtual_ipaddresses[0]: fe80::100 is link-local"),
+    ("IPv6 VIP with VRRP version 2",
+     {"keepalived_instances": {"VI_TEST6": {"version": 2, "advert_int": 1}}},
+     "keepalived_instances.VI_TEST6.version: must be 3 for IPv6 VIPs"),
+    ("the same VIP in two instances",
+     {"keepalived_instances": {"VI_TEST6": {"virtual_router_id": 72, "virtual_ipaddresses": ["10.213.21.100/24"]}}},
+     "is already a VIP of VI_TEST"),
 ]
 
 
 @pytest.mark.parametrize("what,extra,named", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_bad_input_stops_the_play_before_any_host_is_touched(lab, nodes, what, extra, named):
     if "keepalived_instances" in extra:
-        extra = {"keepalived_instances": {"VI_TEST": scenario_instance(**extra["keepalived_instances"]["VI_TEST"])}}
+        extra = {"keepalived_instances": {**scenario_instances(), **{
+            name: scenario_instance(name, **changes) for name, changes in extra["keepalived_instances"].items()}}}
     assert_rejected_before_any_change(lab, CONVERGE, nodes, extra, named, CONFIG)
 
 
@@ -236,12 +311,12 @@ def main_pid(lab, node):
 
 def test_a_config_change_reloads_and_keeps_the_vip(lab, nodes):
     pids = {node: main_pid(lab, node) for node in nodes}
-    result = converge_with(lab, keepalived_global_defs={"vrrp_garp_master_refresh": 60})
+    result = converge_with(lab, keepalived_global_defs={"vrrp_garp_master_refresh": 30})
     try:
         assert result.returncode == 0, result.stdout[-3000:]
         assert "RUNNING HANDLER [hastack.dns_dhcp.keepalived : Reload keepalived]" in result.stdout
         for node in nodes:
-            assert "vrrp_garp_master_refresh 60" in lab.check(node, f"cat {CONFIG}")
+            assert "vrrp_garp_master_refresh 30" in lab.check(node, f"cat {CONFIG}")
             assert main_pid(lab, node) == pids[node], f"{node}: keepalived was restarted, not reloaded"
         assert lab.holders(VIP, nodes) == [nodes[0]]
     finally:
