@@ -82,7 +82,7 @@ def interface_networks(facts, interface, family=4):
     return addresses
 
 
-def _host_address(name, facts, interface, explicit, path, family=4):
+def _host_address(name, facts, interface, explicit, path, family=4, vips=()):
     if explicit:
         address = netaddr.IPAddress(explicit)
         if address.version != family:
@@ -90,6 +90,10 @@ def _host_address(name, facts, interface, explicit, path, family=4):
                         f"instance's VIPs are IPv{family}")
         return str(address)
     networks = interface_networks(facts, interface, family)
+    if networks is not None:
+        # the current master has the VIPs on the interface too (IPv6 lists them in no fixed
+        # order): a peer's own address is never one of them
+        networks = [net for net in networks if str(net.ip) not in vips]
     if networks is None:
         _fail(path, f"no facts for host {name}: gather facts on every peer (do not --limit "
                     f"the peers away) or set keepalived_unicast_src_ip"
@@ -201,6 +205,15 @@ def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(
     resolved = {}
     vrids = {}
     claimed = {}
+    all_vips = set()
+    for name, raw in instances.items():
+        if isinstance(raw, dict):
+            for vip in raw.get("virtual_ipaddresses") or []:
+                address = vip.get("address") if isinstance(vip, dict) else vip
+                try:
+                    all_vips.add(str(netaddr.IPNetwork(str(address)).ip))
+                except (netaddr.AddrFormatError, ValueError, TypeError):
+                    pass  # refused by name when the instance is normalised
     for name, raw in sorted(instances.items()):
         path = f"{VAR}.{name}"
         mine = _normalise(name, raw, defaults, path)
@@ -290,7 +303,7 @@ def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(
                 src_ip = per_peer[peer].get("unicast_src_ip") or peer_vars.get(host_src)
                 addresses[peer] = _host_address(peer, peer_vars.get("ansible_facts"),
                                                 per_peer[peer]["interface"], src_ip,
-                                                f"{path}.unicast_peers", mine["family"])
+                                                f"{path}.unicast_peers", mine["family"], all_vips)
             unicast_src = addresses[host]
             others = [addresses[p] for p in peers if p != host]
             if mine.get("unicast_peers"):

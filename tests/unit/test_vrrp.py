@@ -241,3 +241,12 @@ def test_bad_ipv6_instances_are_refused_by_name(changes, message):
     data["VI_6"].update(changes)
     with pytest.raises(VrrpError, match=message):
         resolve("a", data, dual_hostvars(data))
+
+
+def test_the_vip_on_the_masters_interface_is_never_taken_for_its_own_address():
+    hv = dual_hostvars(DUAL)
+    # the master holds the IPv6 VIP, and the facts list it first
+    hv["a"]["ansible_facts"]["eth0"]["ipv6"].insert(0, {"address": "fd00:10::100", "prefix": "64",
+                                                        "scope": "global"})
+    resolved = resolve("b", DUAL, hv)
+    assert resolved["VI_6"]["unicast_peers"] == ["fd00:10::11"]
