@@ -24,6 +24,9 @@ _DNS_VIP = {
     "hastack_dns_vip": (True, "The DNS VIP (an IPv4 address on a subnet of the nodes; "
                               "a /prefix is taken from that subnet unless given)."),
     "hastack_dns_vrid": (True, "The VRRP virtual_router_id of the DNS VIP (1-255, unique on the LAN)."),
+    "hastack_dns_vip6": (False, "The DNS VIP's IPv6 address (on an IPv6 prefix of the nodes): "
+                                "VRRPv3 instance VI_DNS6 beside VI_DNS, same VRID (VRIDs are per "
+                                "address family), same tracking."),
 }
 _BACKENDS = {
     "hastack_dns_backends": (True, "The DNS backends, a dict of name to address."),
@@ -39,10 +42,13 @@ INTENT = {
     "dnsmasq_split_roles": dict(_DNS_VIP, **{
         "hastack_dhcp_vip": (True, "The DHCP VIP, its master is the second node."),
         "hastack_dhcp_vrid": (True, "The VRRP virtual_router_id of the DHCP VIP."),
+        "hastack_dhcp_vip6": (False, "The DHCP VIP's IPv6 address: instance VI_DHCP6, same VRID."),
     }),
     "gateway_vrrp": {
         "hastack_lan_vip": (True, "The LAN VIP: the clients' gateway, DNS server and DHCP router option."),
         "hastack_lan_vrid": (True, "The VRRP virtual_router_id of the LAN VIP."),
+        "hastack_lan_vip6": (False, "The LAN VIP's IPv6 address: instance VI_LAN6, same VRID, in the "
+                                    "gateway's sync group."),
         "hastack_wan_vip": (True, "The upstream VIP, kept on the router that holds the LAN VIP."),
         "hastack_wan_vrid": (True, "The VRRP virtual_router_id of the upstream VIP."),
     },
@@ -77,37 +83,62 @@ def _vrid(hostvars, variant, name):
     return vrid
 
 
-def _networks(facts):
-    """(interface, network) for every IPv4 address of the host, from Ansible facts."""
+def _networks(facts, family=4):
+    """(interface, network) for every IPv4 (or global IPv6) address of the host, from Ansible facts."""
     return [(iface, net) for iface in facts.get("interfaces") or []
-            for net in interface_networks(facts, iface) or []]
+            for net in interface_networks(facts, iface, family) or []]
 
 
-def vip_on(hostvars, variant, name, host=""):
+def vip_on(hostvars, variant, name, host="", family=4):
     """The VIP of intent variable name as (address, address/prefix, interface).
 
     The interface is the one whose subnet holds the VIP, the prefix that subnet's unless
-    the variable carries one.
+    the variable carries one. family 6: an IPv6 VIP on a global (ULA or public) prefix.
     """
     raw = str(_require(hostvars, variant, name))
+    kind = f"IPv{family} address"
     try:
         given = netaddr.IPNetwork(raw)
     except (netaddr.AddrFormatError, ValueError, TypeError):
-        raise WiringError(f"{name}: {raw!r} is not an IPv4 address") from None
-    if given.version != 4:
-        raise WiringError(f"{name}: {raw!r} is not an IPv4 address")
+        raise WiringError(f"{name}: {raw!r} is not an {kind}") from None
+    if given.version != family:
+        raise WiringError(f"{name}: {raw!r} is not an {kind}")
+    if family == 6 and (given.ip.is_link_local() or given.ip.is_multicast()):
+        raise WiringError(f"{name}: {given.ip} is link-local or multicast; the VIP needs a global "
+                          f"(ULA or public) address on the nodes' prefix")
     facts = hostvars.get("ansible_facts") or {}
-    networks = _networks(facts)
+    networks = _networks(facts, family)
     if not networks:
+        if family == 6 and _networks(facts):
+            raise WiringError(f"{name}: {host or 'the host'} has no global IPv6 address on any "
+                              f"interface to find the VIP's prefix")
         raise WiringError(f"{name}: no network facts for {host or 'the host'} to find the VIP's "
                           f"interface (gather facts, subset network)")
     for iface, net in networks:
+        # (the master holds the VIP itself too: its address counts as one of the subnet's)
         if given.ip in net:
             prefix = given.prefixlen if "/" in raw else net.prefixlen
             return str(given.ip), f"{given.ip}/{prefix}", iface
     have = ", ".join(f"{iface} {net.cidr}" for iface, net in networks)
     raise WiringError(f"{name}: {given.ip} is not inside the subnet of any interface of "
                       f"{host or 'the host'} ({have})")
+
+
+def add_vip6(wiring, hostvars, variant, instance, host=""):
+    """Add instance+"6", the IPv6 twin of VRRP instance (VI_DNS -> VI_DNS6), when the intent
+    sets its IPv6 VIP: same VRID (VRRPv3 keeps one VRID space per address family), same
+    tracking and mastership, the VIP's interface from its prefix. Returns the IPv6 VIP
+    address (None when the intent has none)."""
+    vip_name = INTENT_VIPS[instance + "6"][0]
+    if not hostvars.get(vip_name):
+        return None
+    vip, cidr, iface = vip_on(hostvars, variant, vip_name, host, family=6)
+    twin = dict(wiring["keepalived_instances"][instance], interface=iface, virtual_ipaddresses=[cidr])
+    wiring["keepalived_instances"][instance + "6"] = twin
+    for group in (wiring.get("keepalived_sync_groups") or {}).values():
+        if instance in group["group"]:
+            group["group"].append(instance + "6")
+    return vip
 
 
 def _backends(hostvars, variant):
@@ -148,6 +179,9 @@ def _dnsmasq_vip(hostvars, variant, peers, host):
                                                      track_files=["dnsmasq_down"],
                                                      track_scripts=["chk_dns"])},
     }
+    vip6 = add_vip6(wiring, hostvars, variant, "VI_DNS", host)
+    if vip6:
+        wiring["dnsmasq_extra_listen_addresses"].append(vip6)
     return wiring
 
 
@@ -162,6 +196,7 @@ def _split_roles(hostvars, variant, peers, host):
     if len(peers) > 1:
         extra["master"] = peers[1]
     wiring["keepalived_instances"]["VI_DHCP"] = _instance(cidr, iface, vrid, peers, **extra)
+    add_vip6(wiring, hostvars, variant, "VI_DHCP", host)
     return wiring
 
 
@@ -173,7 +208,7 @@ def _gateway(hostvars, variant, peers, host):
     if lan_iface == wan_iface:
         raise WiringError(f"hastack_wan_vip: on the LAN VIP's interface {lan_iface}; the upstream "
                           f"VIP belongs on the upstream side")
-    return {
+    wiring = {
         "keepalived_sysctls": {"net.ipv4.ip_forward": 1},
         "dnsmasq_nonlocal_bind": True,
         "dnsmasq_extra_listen_addresses": [lan],
@@ -188,6 +223,10 @@ def _gateway(hostvars, variant, peers, host):
             "VI_WAN": _instance(wan_cidr, wan_iface, wan_vrid, peers),
         },
     }
+    lan6 = add_vip6(wiring, hostvars, variant, "VI_LAN", host)
+    if lan6:
+        wiring["dnsmasq_extra_listen_addresses"].append(lan6)
+    return wiring
 
 
 def _proxy(prefix, down):
@@ -205,6 +244,7 @@ def _proxy(prefix, down):
         }
         if prefix == "haproxy" and hostvars.get("hastack_dns_check_name"):
             wiring["haproxy_check_name"] = hostvars["hastack_dns_check_name"]
+        add_vip6(wiring, hostvars, variant, "VI_DNS", host)
         return wiring
     return derive
 
@@ -212,15 +252,20 @@ def _proxy(prefix, down):
 def _nftables(hostvars, variant, peers, host):
     vip, cidr, iface = vip_on(hostvars, variant, "hastack_dns_vip", host)
     vrid = _vrid(hostvars, variant, "hastack_dns_vrid")
-    return {
+    wiring = {
         "nftables_lb_vip": vip,
         "nftables_lb_interface": iface,
         "nftables_lb_backends": list(_backends(hostvars, variant).values()),
         "keepalived_instances": {"VI_DNS": _instance(cidr, iface, vrid, peers)},
     }
+    add_vip6(wiring, hostvars, variant, "VI_DNS", host)
+    return wiring
 
 
 def _lvs_dr(hostvars, variant, peers, host):
+    if hostvars.get("hastack_dns_vip6"):
+        raise WiringError("hastack_dns_vip6: dns_lb_lvs_dr balances IPv4 only so far (IPv6 "
+                          "virtual servers are not built yet); leave it unset for this variant")
     vip, cidr, iface = vip_on(hostvars, variant, "hastack_dns_vip", host)
     vrid = _vrid(hostvars, variant, "hastack_dns_vrid")
     real_servers = {name: {"address": address}
@@ -309,8 +354,11 @@ def missing_wiring(variant, hostvars, peers, host=""):
 # The VRRP instance each intent VIP becomes, when its VRID is set too.
 INTENT_VIPS = {
     "VI_DHCP": ("hastack_dhcp_vip", "hastack_dhcp_vrid"),
+    "VI_DHCP6": ("hastack_dhcp_vip6", "hastack_dhcp_vrid"),
     "VI_DNS": ("hastack_dns_vip", "hastack_dns_vrid"),
+    "VI_DNS6": ("hastack_dns_vip6", "hastack_dns_vrid"),
     "VI_LAN": ("hastack_lan_vip", "hastack_lan_vrid"),
+    "VI_LAN6": ("hastack_lan_vip6", "hastack_lan_vrid"),
     "VI_WAN": ("hastack_wan_vip", "hastack_wan_vrid"),
 }
 

@@ -156,6 +156,62 @@ def test_bad_intent_names_the_variable(hostvars, message):
         variant_wiring("dnsmasq_active_standby", hostvars, PEERS, "n1")
 
 
+
+def dual(v4="10.0.0.11/24", v6="fd00:10::11/64", **more):
+    result = facts(eth0=v4, **more)
+    result["eth0"]["ipv6"] = [{"address": v6.split("/")[0], "prefix": v6.split("/")[1], "scope": "global"},
+                              {"address": "fe80::11", "prefix": "64", "scope": "link"}]
+    return result
+
+
+DNS6 = dict(DNS, ansible_facts=dual(), hastack_dns_vip6="fd00:10::100")
+
+
+def test_an_ipv6_vip_becomes_a_twin_instance_with_the_same_vrid_and_tracking():
+    wiring = variant_wiring("dnsmasq_active_standby", DNS6, PEERS, "n1")
+    four, six = wiring["keepalived_instances"]["VI_DNS"], wiring["keepalived_instances"]["VI_DNS6"]
+    assert six == dict(four, virtual_ipaddresses=["fd00:10::100/64"])
+    assert wiring["dnsmasq_extra_listen_addresses"] == ["10.0.0.100", "fd00:10::100"]
+    assert vrrp_vips(DNS6) == ["10.0.0.100", "fd00:10::100"]
+
+
+def test_the_gateway_keeps_its_ipv6_lan_vip_in_the_sync_group():
+    hv = dict(LAN, ansible_facts=dual(eth1="10.0.1.11/24"), hastack_lan_vip="10.0.0.254", hastack_lan_vrid=34,
+              hastack_wan_vip="10.0.1.254", hastack_wan_vrid=35, hastack_lan_vip6="fd00:10::fe/64")
+    wiring = variant_wiring("gateway_vrrp", hv, PEERS, "n1")
+    assert wiring["keepalived_sync_groups"] == {"VG_GATEWAY": {"group": ["VI_LAN", "VI_WAN", "VI_LAN6"]}}
+    assert wiring["keepalived_instances"]["VI_LAN6"]["virtual_ipaddresses"] == ["fd00:10::fe/64"]
+    assert wiring["keepalived_instances"]["VI_LAN6"]["virtual_router_id"] == 34
+
+
+def test_split_roles_and_proxies_get_their_ipv6_twins():
+    hv = dict(DNS6, hastack_dhcp_vip="10.0.0.101", hastack_dhcp_vrid=31, hastack_dhcp_vip6="fd00:10::101",
+              hastack_dns_backends=BACKENDS)
+    split = variant_wiring("dnsmasq_split_roles", hv, PEERS, "n1")["keepalived_instances"]
+    assert sorted(split) == ["VI_DHCP", "VI_DHCP6", "VI_DNS", "VI_DNS6"]
+    assert split["VI_DHCP6"]["master"] == "n2"
+    for variant in ("dns_lb_haproxy", "dns_lb_nginx", "dns_lb_nftables"):
+        assert "VI_DNS6" in variant_wiring(variant, hv, PEERS, "n1")["keepalived_instances"], variant
+
+
+@pytest.mark.parametrize("hostvars,message", [
+    (dict(DNS6, hastack_dns_vip6="10.0.0.100"), "hastack_dns_vip6: '10.0.0.100' is not an IPv6 address"),
+    (dict(DNS6, hastack_dns_vip6="fe80::100"), "hastack_dns_vip6: fe80::100 is link-local or multicast"),
+    (dict(DNS6, hastack_dns_vip6="ff02::12"), "hastack_dns_vip6: ff02::12 is link-local or multicast"),
+    (dict(DNS6, hastack_dns_vip6="fd00:99::100"), r"hastack_dns_vip6: fd00:99::100 is not inside the subnet of "
+                                                  r"any interface of n1 \(eth0 fd00:10::/64\)"),
+    (dict(DNS, hastack_dns_vip6="fd00:10::100"), "hastack_dns_vip6: n1 has no global IPv6 address"),
+    (dict(DNS6, hastack_dns_vip6="nope"), "hastack_dns_vip6: 'nope' is not an IPv6 address"),
+])
+def test_bad_ipv6_intent_names_the_variable(hostvars, message):
+    with pytest.raises(WiringError, match=message):
+        variant_wiring("dnsmasq_active_standby", hostvars, PEERS, "n1")
+
+
+def test_lvs_dr_refuses_an_ipv6_vip_it_cannot_balance_yet():
+    with pytest.raises(WiringError, match="hastack_dns_vip6: dns_lb_lvs_dr balances IPv4 only"):
+        variant_wiring("dns_lb_lvs_dr", dict(DNS6, hastack_dns_backends=BACKENDS), PEERS, "n1")
+
 def test_the_filter_leaves_out_what_the_inventory_sets_and_fails_as_a_filter():
     derive = FilterModule().filters()["variant_wiring"]
     wiring = derive("dnsmasq_active_standby", dict(DNS, dnsmasq_nonlocal_bind=False), PEERS, "n1")
