@@ -10,7 +10,10 @@ same duration, and prints queries per second for each and their ratio.
         --client hastack-vm-lvsr-client dns_lb_lvs_dr     (LVS-DR on the VM lab)
 
 Reads hastack_dns_vip, hastack_dns_backends (name: address) and hastack_dns_check_name
-from the variant group's variables. The client is reached with ssh when the inventory
+from the variant group's variables. On a dual-stack variant (hastack_dns_vip6 set) it runs
+the pair again over IPv6: the IPv6 VIP against the first backend's IPv6 address (from
+hastack_dns_backends6, else that backend host's lab_addresses6; its IPv4 address when it
+has none), and prints the IPv6 ratio beside the IPv4 one. The client is reached with ssh when the inventory
 gives it a key (the container and VM labs), with podman exec otherwise. It only queries lab addresses from a lab host;
 every run is bounded by --duration (at most 60 s) and --max-qps.
 """
@@ -41,11 +44,21 @@ def variant_settings(data: dict, group: str) -> dict:
         raise SystemExit(f"{group}: no hosts in the inventory")
     hostvars = data["_meta"]["hostvars"][hosts[0]]
     try:
-        return {"vip": hostvars["hastack_dns_vip"],
-                "backends": hostvars["hastack_dns_backends"],
-                "name": hostvars.get("hastack_dns_check_name", "localhost")}
+        settings = {"vip": hostvars["hastack_dns_vip"],
+                    "backends": hostvars["hastack_dns_backends"],
+                    "name": hostvars.get("hastack_dns_check_name", "localhost")}
     except KeyError as exc:
         raise SystemExit(f"{group}: variable {exc} is not set for the group") from exc
+    settings["vip6"] = hostvars.get("hastack_dns_vip6") or None
+    if not isinstance(settings["backends"], dict) or not settings["backends"]:
+        raise SystemExit(f"{group}: hastack_dns_backends must be a non-empty dict of name to address")
+    name, backend = next(iter(settings["backends"].items()))
+    backend6 = next(iter((hostvars.get("hastack_dns_backends6") or {}).values()), None)
+    if backend6 is None:
+        own = data["_meta"]["hostvars"].get(name, {}).get("lab_addresses6") or {}
+        backend6 = next(iter(own.values()), None)
+    settings["backend6"] = backend6 or backend
+    return settings
 
 
 def client_command(hostvars: dict, client: str):
@@ -101,15 +114,26 @@ def main(argv=None) -> int:
         lines = "\n".join(f"{settings['name']} A" for _ in range(100)) + "\n"
         subprocess.run(client(["sh", "-c", f"cat > {queryfile}"]),
                        input=lines, text=True, check=True)
-        through = dnsperf(client, settings["vip"], queryfile, args.duration, args.max_qps, args.tcp)
-        direct = dnsperf(client, backend, queryfile, args.duration, args.max_qps, args.tcp)
-        rows.append((group, settings["vip"], through, backend, direct))
-    proto = "TCP" if args.tcp else "UDP"
-    print(f"\ndnsperf, {proto}, {args.duration} s per run, at most {args.max_qps} q/s, 4 clients")
-    print(f"{'variant':<18} {'via VIP':>12} {'direct':>12} {'ratio':>7}")
-    for group, vip, through, backend, direct in rows:
-        print(f"{group:<18} {through:>10.0f}/s {direct:>10.0f}/s {through / direct:>7.2f}   ({vip} vs {backend})")
+        pairs = [("IPv4", settings["vip"], backend)]
+        if settings["vip6"]:
+            pairs.append(("IPv6", settings["vip6"], settings["backend6"]))
+        for family, vip, direct_to in pairs:
+            through = dnsperf(client, vip, queryfile, args.duration, args.max_qps, args.tcp)
+            direct = dnsperf(client, direct_to, queryfile, args.duration, args.max_qps, args.tcp)
+            rows.append((group, family, vip, through, direct_to, direct))
+    print(table(rows, args))
     return 0
+
+
+def table(rows, args) -> str:
+    """The figures: one line per variant and address family."""
+    proto = "TCP" if args.tcp else "UDP"
+    lines = [f"\ndnsperf, {proto}, {args.duration} s per run, at most {args.max_qps} q/s, 4 clients",
+             f"{'variant':<18} {'family':<6} {'via VIP':>12} {'direct':>12} {'ratio':>7}"]
+    for group, family, vip, through, backend, direct in rows:
+        lines.append(f"{group:<18} {family:<6} {through:>10.0f}/s {direct:>10.0f}/s {through / direct:>7.2f}"
+                     f"   ({vip} vs {backend})")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

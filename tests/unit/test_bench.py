@@ -44,3 +44,42 @@ def test_a_container_lab_client_is_reached_with_ssh_at_its_first_lab_address():
 def test_an_unknown_client_is_named():
     with pytest.raises(SystemExit, match="nobody: not a host of the inventory"):
         dns_lb.client_command({}, "nobody")
+
+
+def bench_inventory(group_vars, backend_vars=None):
+    return {"dns_lb_x": {"hosts": ["p1", "p2"]},
+            "_meta": {"hostvars": {"p1": group_vars, "p2": group_vars, "be1": backend_vars or {}}}}
+
+
+BASE = {"hastack_dns_vip": "10.0.0.100", "hastack_dns_backends": {"be1": "10.0.0.21", "be2": "10.0.0.22"}}
+
+
+def test_an_ipv4_variant_is_benched_over_ipv4_only():
+    settings = dns_lb.variant_settings(bench_inventory(BASE), "dns_lb_x")
+    assert settings["vip"] == "10.0.0.100" and settings["vip6"] is None
+
+
+def test_a_dual_stack_variant_is_benched_against_the_backends_ipv6_address():
+    dual = dict(BASE, hastack_dns_vip6="fd00:10::100")
+    assert dns_lb.variant_settings(bench_inventory(dual, {"lab_addresses6": {"lan": "fd00:10::21"}}),
+                                   "dns_lb_x")["backend6"] == "fd00:10::21"
+    given = dict(dual, hastack_dns_backends6={"be1": "fd00:10::31"})
+    assert dns_lb.variant_settings(bench_inventory(given), "dns_lb_x")["backend6"] == "fd00:10::31"
+    # a backend without IPv6: the IPv6 VIP is measured against its IPv4 address
+    assert dns_lb.variant_settings(bench_inventory(dual), "dns_lb_x")["backend6"] == "10.0.0.21"
+
+
+def test_missing_or_empty_backends_are_named():
+    with pytest.raises(SystemExit, match="hastack_dns_backends"):
+        dns_lb.variant_settings(bench_inventory({"hastack_dns_vip": "10.0.0.100"}), "dns_lb_x")
+    with pytest.raises(SystemExit, match="hastack_dns_backends must be a non-empty dict"):
+        dns_lb.variant_settings(bench_inventory(dict(BASE, hastack_dns_backends={})), "dns_lb_x")
+
+
+def test_the_table_prints_the_ipv6_ratio_beside_the_ipv4_one():
+    args = dns_lb.argparse.Namespace(tcp=False, duration=10, max_qps=200000)
+    text = dns_lb.table([("dns_lb_x", "IPv4", "10.0.0.100", 9000.0, "10.0.0.21", 10000.0),
+                         ("dns_lb_x", "IPv6", "fd00:10::100", 8000.0, "fd00:10::21", 10000.0)], args)
+    lines = [line for line in text.splitlines() if line]
+    assert lines[2].split()[:2] == ["dns_lb_x", "IPv4"] and " 0.90 " in lines[2]
+    assert lines[3].split()[:2] == ["dns_lb_x", "IPv6"] and " 0.80 " in lines[3] and "fd00:10::100" in lines[3]
