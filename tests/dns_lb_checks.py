@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.labkit import REPO, Lab, assert_rejected_before_any_change
+from tests.labkit import REPO, Lab, assert_rejected_before_any_change, drill_tables
 
 ANSWERS = {"1.2.3.4", "1.2.3.5"}
 NAME = "www.abc.local"
@@ -126,16 +126,17 @@ def test_the_failover_drill(scenario, capsys):
     extra = {"drill_group": scenario.variant, "drill_query_name": NAME, "drill_methods": methods,
              "drill_tcp": not scenario.udp, "drill_service": scenario.service or "keepalived"}
     result = scenario.lab.playbook(REPO / "playbooks/failover_drill.yml", "-e", json.dumps(extra))
-    rows = [line.strip().strip('"- ').replace("DRILL ", "")
-            for line in result.stdout.splitlines() if "DRILL " in line]
+    tables = drill_tables(result.stdout)
     with capsys.disabled():
-        print(f"\nDRILL {scenario.variant}\n" + "\n".join(f"DRILL {row}" for row in rows))
+        for table, rows in tables.items():
+            print(f"\n{table} {scenario.variant}\n" + "\n".join(f"{table} {' '.join(row)}" for row in rows))
     assert result.returncode == 0, result.stdout[-3000:]
-    assert len(rows) == len(methods) + 1, rows
-    for row in rows[1:]:
-        method, sent, unanswered, outage, holder = row.split()
-        assert int(sent) > 50 and int(unanswered) < int(sent), row
-        assert holder == scenario.proxies[1], row
+    # every method on the IPv4 VIP, and on the IPv6 VIP when the pair has one
+    dual = bool(scenario.vars.get("hastack_dns_vip6") or scenario.proxy_vars.get("hastack_dns_vip6"))
+    assert [len(tables["DRILL"]), len(tables["DRILL6"])] == [len(methods), len(methods) if dual else 0], tables
+    for method, sent, unanswered, _outage, holder in tables["DRILL"] + tables["DRILL6"]:
+        assert int(sent) > 50 and int(unanswered) < int(sent), (method, sent, unanswered)
+        assert holder == scenario.proxies[1], (method, holder)
 
 
 def test_bad_input_stops_the_play_before_any_host_is_touched(scenario):

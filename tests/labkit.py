@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import shlex
 import sys
 import subprocess
@@ -398,3 +399,17 @@ def poll(probe, done, timeout: float = 30.0, interval: float = 0.5):
         time.sleep(interval)
         result = probe()
     return result
+
+
+def drill_tables(output: str) -> dict[str, list[list[str]]]:
+    """The failover drill's tables from its playbook output: {"DRILL": rows, "DRILL6": rows}
+    (the IPv4 VIP's and, on a dual-stack pair, the IPv6 VIP's), each row split into method,
+    sent, unanswered, outage_ms, holder_after; the header lines left out."""
+    tables: dict[str, list[list[str]]] = {"DRILL": [], "DRILL6": []}
+    for line in output.splitlines():
+        match = re.search(r"\b(DRILL6?) (.*)", line)
+        if match:
+            row = match.group(2).strip().strip('",').split()
+            if row and row[0] != "method":
+                tables[match.group(1)].append(row)
+    return tables

@@ -9,12 +9,14 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 SCENARIO = Path(__file__).resolve().parent.parent
 REPO = SCENARIO.parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.labkit import assert_rejected_before_any_change, dig, leased_addresses, scenario_fixtures  # noqa: E402
+from tests.labkit import (  # noqa: E402
+    assert_rejected_before_any_change, dig, drill_tables, leased_addresses, scenario_fixtures)
 from tests.awx_jobs import job_template_test  # noqa: E402
 
 VIP = "10.213.30.100"
@@ -177,16 +179,18 @@ def test_no_address_was_handed_out_by_both_nodes(lab, nodes):
 
 def test_the_failover_drill(lab, capsys):
     result = lab.playbook(REPO / "playbooks/failover_drill.yml", "-e", "drill_group=dnsmasq_active_standby")
-    rows = [line.strip().strip('"- ').replace("DRILL ", "")
-            for line in result.stdout.splitlines() if "DRILL " in line]
+    tables = drill_tables(result.stdout)
     with capsys.disabled():
-        print("\nDRILL dnsmasq_active_standby\n" + "\n".join(f"DRILL {row}" for row in rows))
+        for table, rows in tables.items():
+            print(f"\n{table} dnsmasq_active_standby\n" + "\n".join(f"{table} {' '.join(row)}" for row in rows))
     assert result.returncode == 0, result.stdout[-3000:]
-    assert len(rows) == 5, rows  # header + four methods
-    for row in rows[1:]:
-        method, sent, unanswered, outage, holder = row.split()
-        assert int(sent) > 100 and int(unanswered) < int(sent), row
-        assert holder == "hastack-mol-as2", row
+    # four methods on the IPv4 VIP, and on the IPv6 VIP when the pair has one
+    dual = bool(yaml.safe_load((SCENARIO / "inventory.yml").read_text())["all"]["children"]
+                ["dnsmasq_active_standby"]["vars"].get("hastack_dns_vip6"))
+    assert [len(tables["DRILL"]), len(tables["DRILL6"])] == [4, 4 if dual else 0], tables
+    for method, sent, unanswered, _outage, holder in tables["DRILL"] + tables["DRILL6"]:
+        assert int(sent) > 100 and int(unanswered) < int(sent), (method, sent, unanswered)
+        assert holder == "hastack-mol-as2", (method, holder)
 
 
 def test_a_host_record_change_is_applied_by_a_reload(lab, nodes):
