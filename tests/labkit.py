@@ -127,33 +127,54 @@ def parse_dhclient_lease(text: str) -> dict:
     return lease
 
 
+def parse_dhclient6_lease(text: str) -> dict:
+    """The last DHCPv6 lease of a dhclient -6 lease file: address (of the IA_NA) and the
+    dhcp6 options by name (server-id, name-servers, ...)."""
+    block = text.rsplit("lease6 {", 1)[-1]
+    lease = {}
+    for line in block.splitlines():
+        line = line.strip().rstrip(";")
+        if line.startswith("iaaddr ") and "address" not in lease:
+            lease["address"] = line.split()[1]
+        elif line.startswith("option dhcp6."):
+            _, name, value = line.split(" ", 2)
+            lease[name[len("dhcp6."):]] = value.strip('"')
+    return lease
+
+
 class DhcpClient:
-    """One real DHCP client (dhclient) with its own macvlan interface, so its own MAC.
+    """One real DHCP client (dhclient) with its own macvlan interface, so its own MAC
+    (and, with v6=True, a DHCPv6 client with its own DUID, kept in its lease file).
 
     obtain() runs dhclient once; renew() runs it again on the same interface and lease
     file, so the client asks for the address it holds (INIT-REBOOT REQUEST) from
     whichever server answers. The address is never configured on the interface.
     """
 
-    def __init__(self, lab: Lab, host: str, name: str, parent: str = "eth0", mac: str | None = None):
-        self.lab, self.host, self.name, self.parent = lab, host, name, parent
+    def __init__(self, lab: Lab, host: str, name: str, parent: str = "eth0", mac: str | None = None,
+                 v6: bool = False):
+        self.lab, self.host, self.name, self.parent, self.v6 = lab, host, name, parent, v6
         self.leasefile, self.pidfile = f"/tmp/{name}.leases", f"/tmp/{name}.pid"
         self.lab.run(host, f"sh -c 'kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null; ip link del {name}; "
                            f"rm -f {self.leasefile}'")
         address = f" address {mac}" if mac else ""
         self.lab.check(host, f"ip link add {name}{address} link {parent} type macvlan mode bridge")
+        if v6:  # a link-local address usable at once: dhclient -6 binds to it
+            self.lab.check(host, f"sysctl -q -w net.ipv6.conf.{name}.accept_dad=0")
         self.lab.check(host, f"ip link set {name} up")
         self.mac = self.lab.check(host, f"cat /sys/class/net/{name}/address").strip()
 
     def _run(self, timeout: int) -> dict:
         self.lab.run(self.host, f"sh -c 'kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null'")
-        result = self.lab.run(self.host, f"timeout {timeout} dhclient -1 -lf {self.leasefile} "
+        family = "-6 " if self.v6 else ""
+        result = self.lab.run(self.host, f"timeout {timeout} dhclient {family}-1 -lf {self.leasefile} "
                                          f"-pf {self.pidfile} -sf /bin/true {self.name}")
-        assert result.rc == 0, f"{self.host}/{self.name} ({self.mac}): no lease within {timeout} s: " \
-                               f"{result.stdout}{result.stderr}"
+        assert result.rc == 0, f"{self.host}/{self.name} ({self.mac}): no {'DHCPv6 ' if self.v6 else ''}" \
+                               f"lease within {timeout} s: {result.stdout}{result.stderr}"
         # dhclient stays in the background to renew; the tests renew on their own terms
         self.lab.run(self.host, f"sh -c 'kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null'")
-        lease = parse_dhclient_lease(self.lab.check(self.host, f"cat {self.leasefile}"))
+        text = self.lab.check(self.host, f"cat {self.leasefile}")
+        lease = parse_dhclient6_lease(text) if self.v6 else parse_dhclient_lease(text)
         assert "address" in lease, lease
         return lease
 
@@ -176,14 +197,23 @@ class DhcpClients:
     def __init__(self, lab: Lab, host: str, parent: str = "eth0"):
         self.lab, self.host, self.parent, self.count = lab, host, parent, 0
 
-    def client(self, mac: str | None = None) -> DhcpClient:
+    def client(self, mac: str | None = None, v6: bool = False) -> DhcpClient:
         """A new client (a random MAC unless given) that keeps its interface until remove()."""
         self.count += 1
-        return DhcpClient(self.lab, self.host, f"dh{self.count}", self.parent, mac)
+        return DhcpClient(self.lab, self.host, f"dh{self.count}", self.parent, mac, v6)
 
     def lease(self, timeout: int = 30) -> dict:
         """Obtain a lease on a fresh interface that is removed afterwards; returns the lease options."""
         client = self.client()
+        try:
+            return client.obtain(timeout)
+        finally:
+            client.remove()
+
+    def lease6(self, timeout: int = 30) -> dict:
+        """Obtain a DHCPv6 lease (IA_NA) as a fresh client (interface, MAC, DUID); returns the
+        address and the dhcp6 options (server-id, name-servers, ...)."""
+        client = self.client(v6=True)
         try:
             return client.obtain(timeout)
         finally:
@@ -209,7 +239,7 @@ def dig(lab: Lab, host: str, server: str, name: str, *options: str) -> str:
 
 
 def leased_addresses(lab: Lab, host: str, leasefile: str = "/var/lib/misc/dnsmasq.leases") -> set:
-    """Addresses in a dnsmasq lease file."""
+    """Addresses in a dnsmasq lease file (IPv4 and DHCPv6 leases; not its server DUID line)."""
     out = lab.run(host, f"cat {leasefile}").stdout
     return {line.split()[2] for line in out.splitlines() if len(line.split()) > 2}
 

@@ -1,11 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: hastack.dns_dhcp contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""DHCP pool arithmetic: split one pool into disjoint parts, check ranges and reservations."""
+"""DHCP pool arithmetic: split one pool into disjoint parts, check ranges and reservations.
+
+IPv4 and IPv6 (DHCPv6) pools are split the same way; a range's family follows its subnet.
+"""
 
 from __future__ import annotations
 
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.netaddr_import import netaddr
+
+
+# dnsmasq refuses a DHCPv6 range on a prefix shorter than /64
+DHCP6_MIN_PREFIXLEN = 64
 
 
 class PoolError(ValueError):
@@ -74,12 +81,12 @@ def split_pool(pool, parts, path="pool"):
 
 def check_disjoint(ranges, path="ranges"):
     """Fail when two ranges ({name, start, end}) overlap."""
-    spans = sorted((int(_address(path, r["start"])), int(_address(path, r["end"])), r.get("name", "?"))
-                   for r in ranges)
-    for (s1, e1, n1), (s2, e2, n2) in zip(spans, spans[1:]):
-        if s2 <= e1:
-            _fail(path, f"{n1} ({netaddr.IPAddress(s1)}-{netaddr.IPAddress(e1)}) overlaps "
-                        f"{n2} ({netaddr.IPAddress(s2)}-{netaddr.IPAddress(e2)})")
+    spans = sorted((_address(path, r["start"]).version, int(_address(path, r["start"])),
+                    int(_address(path, r["end"])), r.get("name", "?")) for r in ranges)
+    for (v1, s1, e1, n1), (v2, s2, e2, n2) in zip(spans, spans[1:]):
+        if v1 == v2 and s2 <= e1:
+            _fail(path, f"{n1} ({netaddr.IPAddress(s1, v1)}-{netaddr.IPAddress(e1, v1)}) overlaps "
+                        f"{n2} ({netaddr.IPAddress(s2, v2)}-{netaddr.IPAddress(e2, v2)})")
 
 
 def reservation(path, res, seen_macs, seen_ips):
@@ -103,8 +110,8 @@ def reservation(path, res, seen_macs, seen_ips):
 
 
 def in_range(address, start, end):
-    value = int(netaddr.IPAddress(str(address)))
-    return int(netaddr.IPAddress(str(start))) <= value <= int(netaddr.IPAddress(str(end)))
+    value, first = netaddr.IPAddress(str(address)), netaddr.IPAddress(str(start))
+    return value.version == first.version and first <= value <= netaddr.IPAddress(str(end))
 
 
 def dhcp_plan(pools, host, peers, reservations=(), authoritative=False, var="dnsmasq_dhcp_pools",
@@ -124,6 +131,9 @@ def dhcp_plan(pools, host, peers, reservations=(), authoritative=False, var="dns
     for index, pool in enumerate(pools):
         path = f"{var}[{index}]"
         network = pool_bounds(pool, path)[0]
+        if network.version == 6 and network.prefixlen < DHCP6_MIN_PREFIXLEN:
+            _fail(f"{path}.subnet", f"{network.cidr} is shorter than /{DHCP6_MIN_PREFIXLEN}: dnsmasq "
+                                    f"serves DHCPv6 ranges on /64 or longer prefixes only")
         split = pool.get("split", True)
         if not split and len(peers) > 1:
             _fail(f"{path}.split", f"false with {len(peers)} DHCP servers would hand out one "
@@ -138,9 +148,11 @@ def dhcp_plan(pools, host, peers, reservations=(), authoritative=False, var="dns
         ranges.append({
             "tag": pool.get("tag") or f"pool{index}",
             "start": mine["start"], "end": mine["end"],
-            "netmask": str(network.netmask),
+            # IPv4: the netmask; IPv6 (dnsmasq's DHCPv6 syntax): the prefix length
+            "netmask": str(network.netmask) if network.version == 4 else str(network.prefixlen),
             "lease_time": pool.get("lease_time", "12h"),
             "subnet": str(network.cidr),
+            "family": network.version,
         })
         if authoritative and len(peers) > 1:
             _fail("dnsmasq_dhcp_authoritative", f"must be false when {len(peers)} servers split "
@@ -151,6 +163,10 @@ def dhcp_plan(pools, host, peers, reservations=(), authoritative=False, var="dns
     for index, res in enumerate(reservations or []):
         path = f"{hosts_var}[{index}]"
         mac, ip = reservation(path, res, seen_macs, seen_ips)
+        if ip.version == 6:
+            _fail(f"{path}.ip", f"{ip} is IPv6: DHCPv6 clients are known by DUID, not MAC; "
+                                f"reservations are IPv4 only (give the host an IPv6 host record "
+                                f"outside the pool instead)")
         if not any(ip in net for net in networks):
             _fail(f"{path}.ip", f"{ip} is in none of the pools' subnets "
                                 f"{[str(n.cidr) for n in networks]}")

@@ -48,9 +48,14 @@ INTENT = {
         "hastack_lan_vip": (True, "The LAN VIP: the clients' gateway, DNS server and DHCP router option."),
         "hastack_lan_vrid": (True, "The VRRP virtual_router_id of the LAN VIP."),
         "hastack_lan_vip6": (False, "The LAN VIP's IPv6 address: instance VI_LAN6, same VRID, in the "
-                                    "gateway's sync group."),
+                                    "gateway's sync group, led by the virtual router's link-local "
+                                    "address (fe80::200:5eff:fe00:2XX, XX the VRID in hex) that the "
+                                    "master alone sends router advertisements from; the IPv6 DNS "
+                                    "server handed out."),
         "hastack_wan_vip": (True, "The upstream VIP, kept on the router that holds the LAN VIP."),
         "hastack_wan_vrid": (True, "The VRRP virtual_router_id of the upstream VIP."),
+        "hastack_wan_vip6": (False, "The upstream VIP's IPv6 address (the upstream side's route back "
+                                    "to the LAN's IPv6 prefix): instance VI_WAN6 in the sync group."),
     },
     "dns_lb_haproxy": dict(_DNS_VIP, **_BACKENDS),
     "dns_lb_nginx": dict(_DNS_VIP, **_BACKENDS),
@@ -182,7 +187,14 @@ def _dnsmasq_vip(hostvars, variant, peers, host):
     vip6 = add_vip6(wiring, hostvars, variant, "VI_DNS", host)
     if vip6:
         wiring["dnsmasq_extra_listen_addresses"].append(vip6)
+        wiring["dnsmasq_dhcp_dns_servers"].append(vip6)
     return wiring
+
+
+def router_link_local(vrid):
+    """The IPv6 virtual router's link-local address: the EUI-64 address of the VRRP virtual
+    MAC 00:00:5e:00:02:<vrid> (RFC 5798 7.3), so unique per router id on the link."""
+    return str(netaddr.EUI(f"00-00-5e-00-02-{vrid:02x}").ipv6_link_local())
 
 
 def _split_roles(hostvars, variant, peers, host):
@@ -226,6 +238,23 @@ def _gateway(hostvars, variant, peers, host):
     lan6 = add_vip6(wiring, hostvars, variant, "VI_LAN", host)
     if lan6:
         wiring["dnsmasq_extra_listen_addresses"].append(lan6)
+        wiring["dnsmasq_dhcp_dns_servers"].append(lan6)
+        wiring["keepalived_sysctls"]["net.ipv6.conf.all.forwarding"] = 1
+        # the clients' IPv6 default router is the virtual router's link-local address: first
+        # VIP of VI_LAN6 (RFC 5798), and the only source dnsmasq may send RAs from, so only
+        # the master advertises and the default route moves with the VIPs
+        router = router_link_local(lan_vrid)
+        lan6_instance = wiring["keepalived_instances"]["VI_LAN6"]
+        lan6_instance["virtual_ipaddresses"] = [f"{router}/64", *lan6_instance["virtual_ipaddresses"]]
+        wiring["dnsmasq_ra_enabled"] = True
+        wiring["dnsmasq_ra_source"] = router
+    if hostvars.get("hastack_wan_vip6") and not lan6:
+        raise WiringError("hastack_wan_vip6: needs hastack_lan_vip6 (the LAN side's IPv6 VIP) too")
+    if add_vip6(wiring, hostvars, variant, "VI_WAN", host):
+        wan6_iface = wiring["keepalived_instances"]["VI_WAN6"]["interface"]
+        if wan6_iface == wiring["keepalived_instances"]["VI_LAN6"]["interface"]:
+            raise WiringError(f"hastack_wan_vip6: on the LAN VIP's interface {wan6_iface}; the "
+                              f"upstream VIP belongs on the upstream side")
     return wiring
 
 
@@ -316,7 +345,8 @@ WIRING = {
     "dnsmasq_active_active": ["dnsmasq_dhcp_dns_servers_from_peers"],
     "dnsmasq_split_roles": _DNSMASQ_VIP + _KEEPALIVED_DNSMASQ,
     "gateway_vrrp": ["keepalived_sysctls", "dnsmasq_dhcp_router", "keepalived_sync_groups",
-                     *_DNSMASQ_VIP, "keepalived_track_files", "keepalived_instances"],
+                     *_DNSMASQ_VIP, "dnsmasq_ra_enabled", "dnsmasq_ra_source",
+                     "keepalived_track_files", "keepalived_instances"],
     "dns_lb_haproxy": ["haproxy_backends", "haproxy_listen_address", "haproxy_nonlocal_bind",
                        "haproxy_check_name", "keepalived_track_files", "keepalived_instances"],
     "dns_lb_nginx": ["nginx_stream_backends", "nginx_stream_listen_address", "nginx_stream_nonlocal_bind",
@@ -360,6 +390,7 @@ INTENT_VIPS = {
     "VI_LAN": ("hastack_lan_vip", "hastack_lan_vrid"),
     "VI_LAN6": ("hastack_lan_vip6", "hastack_lan_vrid"),
     "VI_WAN": ("hastack_wan_vip", "hastack_wan_vrid"),
+    "VI_WAN6": ("hastack_wan_vip6", "hastack_wan_vrid"),
 }
 
 

@@ -10,7 +10,7 @@ are the ones keepalived itself does not make, or makes silently:
 mismatched virtual_router_id, equal priorities, a truncated auth_pass, a VIP
 outside the interface's subnet, IPv4 and IPv6 VIPs mixed in one instance (keepalived
 runs one address family per instance), an IPv6 VIP with VRRP version 2 or a link-local
-one, the same VIP in two instances.
+one anywhere but first beside global ones, the same VIP in two instances.
 """
 
 from __future__ import annotations
@@ -122,9 +122,16 @@ def _vips(path, vips, interface):
         except (netaddr.AddrFormatError, ValueError):
             _fail(item_path, f"{vip['address']!r} is not an IP address")
         if address.version == 6 and address.ip.is_link_local():
-            _fail(item_path, f"{address.ip} is link-local: keepalived already sends VRRPv3 from "
-                             f"the interface's own link-local address, and clients off the link "
-                             f"cannot reach fe80::/10; use a ULA or global address")
+            # RFC 5798 5.2.9: an IPv6 virtual router's first address is its link-local one, the
+            # address routers advertise (RAs) and hosts use as default router. Allowed there and
+            # only beside a global VIP; anywhere else it serves nobody.
+            if index != 0 or len(vips) < 2:
+                _fail(item_path, f"{address.ip} is link-local: allowed only as the first of an IPv6 "
+                                 f"instance's VIPs, followed by its global ones (RFC 5798's virtual "
+                                 f"router address for router advertisements); clients off the link "
+                                 f"cannot reach fe80::/10, use a ULA or global address")
+            if address.prefixlen != 64 and "/" in str(vip["address"]):
+                _fail(item_path, f"{address} must be fe80::/64 like every link-local address")
         if address.ip.is_multicast() or int(address.ip) == 0:
             _fail(item_path, f"{address.ip} is not a unicast address a node can hold")
         entry = dict(vip)
@@ -276,6 +283,8 @@ def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(
 
         facts = (hostvars.get(host) or {}).get("ansible_facts")
         for vip in mine["virtual_ipaddresses"]:
+            if netaddr.IPAddress(vip["ip"]).is_link_local():
+                continue  # the virtual router's link-local address: on every IPv6 link
             dev_networks = interface_networks(facts, vip["dev"], vip["family"])
             if dev_networks is None:
                 continue  # no facts gathered: nothing to compare with

@@ -65,7 +65,8 @@ def test_plan_gives_each_node_its_own_half():
     a = dhcp_plan([dict(POOL, lease_time="24h")], "a", ["a", "b"])
     b = dhcp_plan([dict(POOL, lease_time="24h")], "b", ["a", "b"])
     assert a["ranges"] == [{"tag": "pool0", "start": "192.168.1.100", "end": "192.168.1.149",
-                            "netmask": "255.255.255.0", "lease_time": "24h", "subnet": "192.168.1.0/24"}]
+                            "netmask": "255.255.255.0", "lease_time": "24h", "subnet": "192.168.1.0/24",
+                            "family": 4}]
     assert (b["ranges"][0]["start"], b["ranges"][0]["end"]) == ("192.168.1.150", "192.168.1.199")
 
 
@@ -103,3 +104,40 @@ def test_filters_raise_ansible_errors():
     assert len(filters["split_pool"](POOL, 2)) == 2
     with pytest.raises(AnsibleFilterError, match="too few"):
         filters["split_pool"](dict(POOL, end=POOL["start"]), 2)
+
+
+POOL6 = {"subnet": "fd00:213:99::/64", "start": "fd00:213:99::1000", "end": "fd00:213:99::10ff",
+         "lease_time": "1h", "tag": "lan6"}
+
+
+def test_an_ipv6_pool_is_split_like_an_ipv4_one():
+    a = dhcp_plan([POOL, POOL6], "a", ["a", "b"])
+    b = dhcp_plan([POOL, POOL6], "b", ["a", "b"])
+    six_a, six_b = a["ranges"][1], b["ranges"][1]
+    assert (six_a["start"], six_a["end"]) == ("fd00:213:99::1000", "fd00:213:99::107f")
+    assert (six_b["start"], six_b["end"]) == ("fd00:213:99::1080", "fd00:213:99::10ff")
+    assert six_a["netmask"] == "64" and six_a["family"] == 6 and six_a["subnet"] == "fd00:213:99::/64"
+    assert a["ranges"][0]["family"] == 4 and a["ranges"][0]["netmask"] == "255.255.255.0"
+
+
+def test_pools_of_both_families_never_count_as_overlapping():
+    # an IPv6 range whose integer value would fall into the IPv4 range (::c0a8:196) is still IPv6
+    odd = {"subnet": "::/64", "start": "::c0a8:196", "end": "::c0a8:1ff"}
+    assert len(dhcp_plan([POOL, odd], "a", ["a", "b"])["ranges"]) == 2
+
+
+@pytest.mark.parametrize("pools,reservations,message", [
+    ([dict(POOL6, subnet="fd00:213:99::/56")], [],
+     r"dnsmasq_dhcp_pools\[0\].subnet: fd00:213:99::/56 is shorter than /64"),
+    ([POOL6, dict(POOL6, start="fd00:213:99::10f0", end="fd00:213:99::11ff")], [],
+     r"dnsmasq_dhcp_pools: dnsmasq_dhcp_pools\[0\] \(fd00:213:99::1000-fd00:213:99::10ff\) overlaps"),
+    ([dict(POOL6, end="fd00:213:98::1")], [], r"dnsmasq_dhcp_pools\[0\].end: fd00:213:98::1 is outside"),
+    ([dict(POOL6, start="192.168.1.10")], [], r"dnsmasq_dhcp_pools\[0\].start: 192.168.1.10 is outside"),
+    ([dict(POOL6, subnet="fd00:213:99::1/64")], [], r"dnsmasq_dhcp_pools\[0\].subnet: .* has host bits set"),
+    ([POOL6], [{"mac": "02:00:00:00:00:01", "ip": "fd00:213:99::20"}],
+     r"dnsmasq_dhcp_hosts\[0\].ip: fd00:213:99::20 is IPv6"),
+], ids=["prefix shorter than /64", "overlapping IPv6 pools", "end outside the prefix",
+        "IPv4 start in an IPv6 pool", "host bits set", "IPv6 reservation"])
+def test_bad_ipv6_pools_name_the_variable(pools, reservations, message):
+    with pytest.raises(PoolError, match=message):
+        dhcp_plan(pools, "a", ["a", "b"], reservations)

@@ -180,8 +180,56 @@ def test_the_gateway_keeps_its_ipv6_lan_vip_in_the_sync_group():
               hastack_wan_vip="10.0.1.254", hastack_wan_vrid=35, hastack_lan_vip6="fd00:10::fe/64")
     wiring = variant_wiring("gateway_vrrp", hv, PEERS, "n1")
     assert wiring["keepalived_sync_groups"] == {"VG_GATEWAY": {"group": ["VI_LAN", "VI_WAN", "VI_LAN6"]}}
-    assert wiring["keepalived_instances"]["VI_LAN6"]["virtual_ipaddresses"] == ["fd00:10::fe/64"]
+    # led by the virtual router's link-local address, the EUI-64 of MAC 00:00:5e:00:02:22 (VRID 34)
+    assert wiring["keepalived_instances"]["VI_LAN6"]["virtual_ipaddresses"] == [
+        "fe80::200:5eff:fe00:222/64", "fd00:10::fe/64"]
     assert wiring["keepalived_instances"]["VI_LAN6"]["virtual_router_id"] == 34
+    # only the holder of that address sends router advertisements, from it
+    assert wiring["dnsmasq_ra_enabled"] is True
+    assert wiring["dnsmasq_ra_source"] == "fe80::200:5eff:fe00:222"
+    assert wiring["dnsmasq_dhcp_dns_servers"] == ["10.0.0.254", "fd00:10::fe"]
+    assert wiring["keepalived_sysctls"] == {"net.ipv4.ip_forward": 1, "net.ipv6.conf.all.forwarding": 1}
+    assert "VI_WAN6" not in wiring["keepalived_instances"]
+
+
+def gateway6(**more):
+    v6_facts = dual(eth1="10.0.1.11/24")
+    v6_facts["eth1"]["ipv6"] = [{"address": "fd00:11::11", "prefix": "64", "scope": "global"}]
+    return dict(LAN, ansible_facts=v6_facts, hastack_lan_vip="10.0.0.254", hastack_lan_vrid=34,
+                hastack_wan_vip="10.0.1.254", hastack_wan_vrid=35, **more)
+
+
+def test_the_gateway_moves_its_ipv6_upstream_vip_with_the_lan_side():
+    wiring = variant_wiring("gateway_vrrp", gateway6(hastack_lan_vip6="fd00:10::fe",
+                                                     hastack_wan_vip6="fd00:11::fe"), PEERS, "n1")
+    assert wiring["keepalived_sync_groups"]["VG_GATEWAY"]["group"] == ["VI_LAN", "VI_WAN", "VI_LAN6", "VI_WAN6"]
+    wan6 = wiring["keepalived_instances"]["VI_WAN6"]
+    assert (wan6["interface"], wan6["virtual_ipaddresses"], wan6["virtual_router_id"]) == (
+        "eth1", ["fd00:11::fe/64"], 35)
+
+
+def test_an_ipv4_only_gateway_sends_no_router_advertisements():
+    wiring = variant_wiring("gateway_vrrp", gateway6(), PEERS, "n1")
+    assert "dnsmasq_ra_enabled" not in wiring and "VI_LAN6" not in wiring["keepalived_instances"]
+    assert wiring["keepalived_sysctls"] == {"net.ipv4.ip_forward": 1}
+
+
+@pytest.mark.parametrize("more,message", [
+    ({"hastack_wan_vip6": "fd00:11::fe"}, "hastack_wan_vip6: needs hastack_lan_vip6"),
+    ({"hastack_lan_vip6": "fd00:10::fe", "hastack_wan_vip6": "fd00:10::fd"},
+     "hastack_wan_vip6: on the LAN VIP's interface eth0"),
+    ({"hastack_lan_vip6": "fd00:10::fe", "hastack_wan_vip6": "fe80::1"},
+     "hastack_wan_vip6: fe80::1 is link-local or multicast"),
+    ({"hastack_lan_vip6": "fe80::1"}, "hastack_lan_vip6: fe80::1 is link-local or multicast"),
+], ids=["upstream without LAN", "upstream on the LAN", "link-local upstream", "link-local LAN VIP"])
+def test_bad_gateway_ipv6_intent_names_the_variable(more, message):
+    with pytest.raises(WiringError, match=message):
+        variant_wiring("gateway_vrrp", gateway6(**more), PEERS, "n1")
+
+
+def test_active_standby_hands_out_the_ipv6_vip_as_dns_server_too():
+    wiring = variant_wiring("dnsmasq_active_standby", DNS6, PEERS, "n1")
+    assert wiring["dnsmasq_dhcp_dns_servers"] == ["10.0.0.100", "fd00:10::100"]
 
 
 def test_split_roles_and_proxies_get_their_ipv6_twins():

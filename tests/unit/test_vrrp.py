@@ -227,6 +227,10 @@ def test_an_ipv6_instance_needs_a_global_ipv6_address_on_the_interface():
     ({"virtual_ipaddresses": ["10.0.0.100/24", "fd00:10::100/64"]},
      r"VI_6.virtual_ipaddresses: mixes IPv4 and IPv6 addresses"),
     ({"virtual_ipaddresses": ["fe80::100/64"]}, r"VI_6.virtual_ipaddresses\[0\]: fe80::100 is link-local"),
+    ({"virtual_ipaddresses": ["fd00:10::100/64", "fe80::100/64"]},
+     r"VI_6.virtual_ipaddresses\[1\]: fe80::100 is link-local: allowed only as the first"),
+    ({"virtual_ipaddresses": ["fe80::100/10", "fd00:10::100/64"]},
+     r"VI_6.virtual_ipaddresses\[0\]: fe80::100/10 must be fe80::/64"),
     ({"virtual_ipaddresses": ["ff02::12"]}, r"ff02::12 is not a unicast address"),
     ({"virtual_ipaddresses": ["fd00:99::100/64"]},
      r"VI_6.virtual_ipaddresses: fd00:99::100 is not inside the subnet of eth0 on a \(fd00:10::/64\)"),
@@ -250,3 +254,13 @@ def test_the_vip_on_the_masters_interface_is_never_taken_for_its_own_address():
                                                         "scope": "global"})
     resolved = resolve("b", DUAL, hv)
     assert resolved["VI_6"]["unicast_peers"] == ["fd00:10::11"]
+
+
+def test_a_link_local_vip_is_the_virtual_router_address_when_first_beside_a_global_one():
+    data = copy.deepcopy(DUAL)
+    data["VI_6"]["virtual_ipaddresses"] = ["fe80::200:5eff:fe00:234/64", "fd00:10::100/64"]
+    resolved = resolve("a", data, dual_hostvars(data))
+    assert [v["ip"] for v in resolved["VI_6"]["virtual_ipaddresses"]] == [
+        "fe80::200:5eff:fe00:234", "fd00:10::100"]
+    # the peers' unicast addresses stay their global ones, never a VIP
+    assert resolved["VI_6"]["unicast_peers"] == ["fd00:10::12"]

@@ -19,12 +19,14 @@ from tests.labkit import (  # noqa: E402
     assert_rejected_before_any_change, dig, drill_tables, leased_addresses, scenario_fixtures)
 from tests.awx_jobs import job_template_test  # noqa: E402
 
-VIP = "10.213.30.100"
+VIP, VIP6 = "10.213.30.100", "fd00:213:30::100"
 CLIENT = "hastack-mol-as-client"
 CONVERGE = SCENARIO / "converge.yml"
 HALVES = {"hastack-mol-as1": ("10.213.30.150", "10.213.30.174"),
           "hastack-mol-as2": ("10.213.30.175", "10.213.30.199")}
 ADDRESS = {"hastack-mol-as1": "10.213.30.11", "hastack-mol-as2": "10.213.30.12"}
+ADDRESS6 = {"hastack-mol-as1": "fd00:213:30::11", "hastack-mol-as2": "fd00:213:30::12"}
+HALVES6 = {"hastack-mol-as1": (0x1000, 0x107f), "hastack-mol-as2": (0x1080, 0x10ff)}
 
 
 lab, nodes, dhcp = scenario_fixtures(SCENARIO / "inventory.yml", "dnsmasq_active_standby", CLIENT)
@@ -35,6 +37,9 @@ def last_octet(address):
 
 
 def in_half(address, node):
+    if ":" in address:  # a DHCPv6 lease: the pool is fd00:213:30::1000-10ff
+        low, high = HALVES6[node]
+        return low <= int(address.rsplit(":", 1)[1], 16) <= high
     start, end = HALVES[node]
     return last_octet(start) <= last_octet(address) <= last_octet(end)
 
@@ -50,6 +55,7 @@ test_the_awx_job_template_runs_and_changes_nothing = job_template_test(
 
 def test_vip_is_on_the_first_node_only(lab, nodes):
     assert lab.holders(VIP, nodes) == [nodes[0]]
+    assert lab.holders(VIP6, nodes) == [nodes[0]]
 
 
 @pytest.mark.parametrize("name,expected", [
@@ -65,6 +71,12 @@ def test_aaaa_and_ptr_records(lab):
     assert dig(lab, CLIENT, VIP, "-x 10.213.30.81") == "nas.lab.hastack.internal."
 
 
+def test_aaaa_and_a_are_answered_through_the_ipv6_vip(lab):
+    assert dig(lab, CLIENT, VIP6, "nas.lab.hastack.internal", "AAAA") == "fd00:213:30::81"
+    assert dig(lab, CLIENT, VIP6, "www.lab.hastack.internal") == "10.213.30.80"
+    assert dig(lab, CLIENT, VIP6, "-x fd00:213:30::81") == "nas.lab.hastack.internal."
+
+
 def test_both_nodes_serve_the_same_data(lab, nodes):
     for node in nodes:
         assert dig(lab, CLIENT, ADDRESS[node], "www.lab.hastack.internal") == "10.213.30.80"
@@ -75,8 +87,8 @@ def test_both_nodes_serve_the_same_data(lab, nodes):
 def test_dnsmasq_listens_only_on_its_addresses(lab, nodes):
     for node in nodes:
         sockets = lab.check(node, "ss -Hlnu 'sport = :53'")
-        bound = sorted(line.split()[3].rsplit(":", 1)[0] for line in sockets.splitlines())
-        assert bound == sorted(["127.0.0.1", ADDRESS[node], VIP]), f"{node}: {bound}"
+        bound = sorted(line.split()[3].rsplit(":", 1)[0].strip("[]") for line in sockets.splitlines())
+        assert bound == sorted(["127.0.0.1", ADDRESS[node], ADDRESS6[node], VIP, VIP6]), f"{node}: {bound}"
 
 
 def test_names_that_are_not_local_are_not_resolved(lab):
@@ -89,7 +101,11 @@ def test_each_node_serves_only_its_half_of_the_pool(lab, nodes):
         conf = lab.check(node, "cat /etc/dnsmasq.d/hastack.conf")
         start, end = HALVES[node]
         assert f"dhcp-range=set:lan,{start},{end},255.255.255.0,1h" in conf
+        low, high = HALVES6[node]
+        assert f"dhcp-range=set:lan6,fd00:213:30::{low:x},fd00:213:30::{high:x},64,1h" in conf
+        assert f"dhcp-option=tag:lan6,option6:dns-server,[{VIP6}]" in conf
         assert "dhcp-authoritative" not in conf
+        assert "enable-ra" not in conf  # no router advertisements from a server that is no router
 
 
 def test_a_dhcp_client_gets_a_lease_in_its_servers_half(lab, dhcp):
@@ -106,9 +122,14 @@ def test_the_first_node_grants_from_its_half_when_it_answers_alone(lab, nodes, d
     lab.check(backup, "systemctl stop dnsmasq")
     try:
         lease = dhcp.lease()
+        lease6 = dhcp.lease6()
     finally:
         lab.check(backup, "systemctl start dnsmasq")
     assert server_of(lease) == master and in_half(lease["address"], master), lease
+    # DHCPv6: a real client (dhclient -6) gets an address of the master's half and the IPv6 VIP as DNS
+    assert in_half(lease6["address"], master), lease6
+    assert lease6["name-servers"] == VIP6, lease6
+    assert lease6["address"] in leased_addresses(lab, master)
 
 
 def test_health_checks_tell_a_dead_dnsmasq(lab, nodes):
@@ -148,12 +169,18 @@ def test_stopping_dnsmasq_on_the_master_moves_the_vip_at_once(lab, nodes, dhcp):
     lab.check(master, "systemctl stop dnsmasq")
     try:
         assert lab.wait_for_holders(VIP, nodes, [backup], timeout=5) == [backup]
+        assert lab.wait_for_holders(VIP6, nodes, [backup], timeout=5) == [backup]
         assert dig(lab, CLIENT, VIP, "www.lab.hastack.internal") == "10.213.30.80"
+        assert dig(lab, CLIENT, VIP6, "nas.lab.hastack.internal", "AAAA") == "fd00:213:30::81"
         lease = dhcp.lease()
         assert server_of(lease) == backup and in_half(lease["address"], backup), lease
+        # DHCPv6 goes on from the other half while the first node's DHCP is down
+        lease6 = dhcp.lease6()
+        assert in_half(lease6["address"], backup) and lease6["address"] in leased_addresses(lab, backup), lease6
     finally:
         lab.check(master, "systemctl start dnsmasq")
     assert lab.wait_for_holders(VIP, nodes, [master]) == [master]
+    assert lab.wait_for_holders(VIP6, nodes, [master]) == [master]
 
 
 def test_a_dead_master_node_hands_over_dns_and_dhcp(lab, nodes, dhcp):
@@ -161,17 +188,22 @@ def test_a_dead_master_node_hands_over_dns_and_dhcp(lab, nodes, dhcp):
     subprocess.run(["podman", "pause", master], check=True, capture_output=True)
     try:
         assert lab.wait_for_holders(VIP, [backup], [backup], timeout=5) == [backup]
+        assert lab.wait_for_holders(VIP6, [backup], [backup], timeout=5) == [backup]
         assert dig(lab, CLIENT, VIP, "www.lab.hastack.internal") == "10.213.30.80"
+        assert dig(lab, CLIENT, VIP6, "www.lab.hastack.internal") == "10.213.30.80"
         lease = dhcp.lease()
         assert server_of(lease) == backup and in_half(lease["address"], backup), lease
     finally:
         subprocess.run(["podman", "unpause", master], check=True, capture_output=True)
     assert lab.wait_for_holders(VIP, nodes, [master]) == [master]
+    assert lab.wait_for_holders(VIP6, nodes, [master]) == [master]
 
 
 def test_no_address_was_handed_out_by_both_nodes(lab, nodes):
     leases = {node: leased_addresses(lab, node) for node in nodes}
     assert all(leases.values()), f"each node should have granted leases by now: {leases}"
+    # DHCPv6 leases too, the first node's kept across its dnsmasq stop and its pause
+    assert all(any(":" in address for address in leases[node]) for node in nodes), leases
     assert not leases[nodes[0]] & leases[nodes[1]], leases
     for node in nodes:
         assert all(in_half(address, node) for address in leases[node]), (node, leases[node])
@@ -235,6 +267,16 @@ BAD_INPUTS = [
      {"dnsmasq_dhcp_hosts": [{"mac": "02:42:0a:d5:1e:15", "ip": "10.213.30.180"}]},
      "dnsmasq_dhcp_hosts[0].ip: 10.213.30.180 is inside the dynamic range"),
     ("authoritative on a split pool", {"dnsmasq_dhcp_authoritative": True}, "dnsmasq_dhcp_authoritative"),
+    ("IPv6 pool on a prefix shorter than /64",
+     {"dnsmasq_dhcp_pools": [POOL, {"subnet": "fd00:213:30::/56", "start": "fd00:213:30::1000",
+                                    "end": "fd00:213:30::10ff"}]},
+     "dnsmasq_dhcp_pools[1].subnet: fd00:213:30::/56 is shorter than /64"),
+    ("IPv6 pool not on the DHCP interface",
+     {"dnsmasq_dhcp_pools": [POOL, {"subnet": "fd00:213:99::/64", "start": "fd00:213:99::1000",
+                                    "end": "fd00:213:99::10ff"}]},
+     "dnsmasq_dhcp_pools: fd00:213:99::/64 is not the subnet of eth0"),
+    ("IPv6 VIP off the nodes' prefix", {"hastack_dns_vip6": "fd00:213:99::100"},
+     "hastack_dns_vip6: fd00:213:99::100 is not inside the subnet of any interface"),
     ("VIP outside the subnet",
      {"keepalived_instances": {"VI_DNS": {"interface": "eth0", "virtual_router_id": 30,
                                           "virtual_ipaddresses": ["10.213.99.100/24"], "unicast": True}}},
