@@ -449,8 +449,9 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
                 _fail(path, f"no address for {peer['host']}: give one, or gather its facts")
             url = f"http://{_address(path, address)}:{peer_port}/"
         elif dedicated and address and _url_endpoint(url) == (str(_address(path, address)), port):
-            _fail(f"{var}.{peer['host']}.{url_key}", f"{url} is the control agent's address and port "
-                                               f"(kea_ha_api_port): the HA hook needs a port of its own")
+            _fail(f"{var}.{peer['host']}.{url_key}",
+                  f"{url} is the control agent's address and port (kea_ha_api_port): the HA hook needs a "
+                  f"port of its own")
         entry = {"name": peer["host"], "url": url, "role": role, "address": str(address or "")}
         result_peers.append(entry)
         if peer["host"] == host:
