@@ -6,14 +6,129 @@ A scenario's test module sets SCENARIO, imports everything from here, and define
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import random
+import shlex
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.labkit import REPO, DhcpClients, Lab, assert_rejected_before_any_change, kea_command
+from tests.labkit import REPO, DhcpClients, Lab, assert_rejected_before_any_change, kea_command, poll
+
+
+def parse_dhclient6_lease(text: str) -> dict:
+    """The last lease of a dhclient -6 lease file: address, the IA_NA times, and the options
+    (server-id, name-servers, domain-search...) without their dhcp6. prefix."""
+    block = text.rsplit("lease6 {", 1)[-1]
+    lease = {}
+    for line in block.splitlines():
+        words = line.strip().rstrip(";").split(None, 2)
+        if words[:1] == ["iaaddr"]:
+            lease["address"] = words[1]
+        elif words[:1] == ["option"] and len(words) == 3:
+            lease[words[1].removeprefix("dhcp6.")] = words[2].strip('"')
+        elif len(words) == 2 and words[0] in ("starts", "renew", "rebind", "preferred-life", "max-life"):
+            lease.setdefault(words[0], int(words[1]))  # the IA's starts first, then the address's
+    return lease
+
+
+def duid(text: str) -> str:
+    """A DUID as lowercase two-digit hex bytes (dhclient writes 0:1:..., Kea 00:01:...)."""
+    return ":".join(part.zfill(2) for part in text.strip().lower().split(":"))
+
+
+class DhcpClient6:
+    """One real DHCPv6 client (dhclient -6) on its own macvlan interface.
+
+    Its DUID is DUID-LL from the interface's MAC (-D LL), so a MAC gives a known DUID. The
+    interface gets a fixed link-local address without duplicate address detection: dhclient
+    cannot bind to a tentative one, and /proc/sys (where DAD could be turned off) is
+    read-only in the containers. Addresses it gets are never configured (-sf /bin/true).
+    """
+
+    def __init__(self, lab: Lab, host: str, name: str, parent: str = "eth0", mac: str | None = None):
+        self.lab, self.host, self.name = lab, host, name
+        self.leasefile, self.pidfile = f"/tmp/{name}.leases6", f"/tmp/{name}.pid6"
+        # a random locally administered unicast MAC unless given
+        self.mac = mac or ":".join(f"{b:02x}" for b in [0x02] + list(random.randbytes(5)))
+        octets = [int(part, 16) for part in self.mac.split(":")]
+        eui64 = [octets[0] ^ 2] + octets[1:3] + [0xFF, 0xFE] + octets[3:]
+        link_local = ipaddress.IPv6Address(bytes([0xFE, 0x80] + [0] * 6 + eui64))
+        self.duid = duid("00:03:00:01:" + self.mac)
+        self.lab.check(host, "sh -c " + shlex.quote(
+            f"{self._stop_cmd()}; ip link del {name} 2>/dev/null; rm -f {self.leasefile}; "
+            f"ip link add {name} address {self.mac} link {parent} type macvlan mode bridge && "
+            f"ip link set {name} addrgenmode none && ip addr add {link_local}/64 dev {name} nodad && "
+            f"ip link set {name} up"))
+
+    def _stop_cmd(self) -> str:
+        return f"kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null; rm -f {self.pidfile}"
+
+    def _dhclient(self, timeout: int, fresh: bool) -> str:
+        """Run dhclient -6 once (a fresh lease file, or the one it has); stop the copy it leaves
+        renewing in the background unless asked to leave it; return the lease file."""
+        result = self.lab.run(self.host, "sh -c " + shlex.quote(
+            f"{self._stop_cmd()}; {'rm -f ' + self.leasefile if fresh else 'true'}; "
+            f"timeout {timeout} dhclient -6 -1 -D LL -lf {self.leasefile} -pf {self.pidfile} -sf /bin/true "
+            f"{self.name}; rc=$?; cat {self.leasefile}; exit $rc"))
+        assert result.rc == 0, f"{self.host}/{self.name} ({self.duid}): no DHCPv6 lease within {timeout} s: " \
+                               f"{result.stdout}{result.stderr}"
+        return result.stdout
+
+    def obtain(self, timeout: int = 40) -> dict:
+        """Solicit an address (a fresh client); returns the lease (address, server-id, options, times)."""
+        try:
+            lease = parse_dhclient6_lease(self._dhclient(timeout, fresh=True))
+        finally:  # dhclient stays in the background to renew; the tests renew on their own terms
+            self.lab.run(self.host, self._stop_cmd())
+        assert "address" in lease and "server-id" in lease, lease
+        return lease
+
+    def rebind(self, timeout: int = 20) -> dict:
+        """Rebind the address this client holds, as it does once T2 has passed and its server
+        stayed silent: the lease's start is moved back past T2 (still within its valid
+        lifetime), dhclient confirms it and rebinds at once (a Rebind names no server: any
+        server may extend it). Returns the lease it gets; fails when none comes."""
+        lease = parse_dhclient6_lease(self.lab.check(self.host, f"cat {self.leasefile}"))
+        back = lease["rebind"] + 2
+        assert back < lease["max-life"], f"T2 ({lease['rebind']} s) is not within the valid lifetime: {lease}"
+        moved = f"s/starts [0-9]+;/starts {lease['starts'] - back};/"
+        self.lab.check(self.host, f"sed -i -E {shlex.quote(moved)} {self.leasefile}")
+        self._dhclient(timeout, fresh=False)  # confirms, then rebinds in the background
+
+        def rebound(text: str) -> bool:  # a lease that starts now, not the one moved back
+            return parse_dhclient6_lease(text).get("starts", 0) >= lease["starts"]
+
+        try:
+            last = poll(lambda: self.lab.check(self.host, f"cat {self.leasefile}"), rebound, timeout=timeout)
+        finally:
+            self.lab.run(self.host, self._stop_cmd())
+        assert rebound(last), f"{self.name}: no reply to its Rebind within {timeout} s: {last[-800:]}"
+        return parse_dhclient6_lease(last)
+
+    def remove(self) -> None:
+        self.lab.run(self.host, "sh -c " + shlex.quote(f"{self._stop_cmd()}; ip link del {self.name}"))
+
+
+class DhcpClients6:
+    """Fresh DHCPv6 clients on a lab host (each its own interface, MAC and DUID)."""
+
+    def __init__(self, lab: Lab, host: str, parent: str = "eth0"):
+        self.lab, self.host, self.parent, self.count = lab, host, parent, 0
+
+    def client(self, mac: str | None = None) -> DhcpClient6:
+        self.count += 1
+        return DhcpClient6(self.lab, self.host, f"d6c{self.count}", self.parent, mac)
+
+    def lease(self, timeout: int = 40) -> dict:
+        client = self.client()
+        try:
+            return client.obtain(timeout)
+        finally:
+            client.remove()
 
 
 class Scenario:
@@ -34,17 +149,36 @@ class Scenario:
         subnet = self.vars["hastack_dhcp_subnets"]["lan"]
         self.ranges = [(int(r["start"].rsplit(".", 1)[1]), int(r["end"].rsplit(".", 1)[1])) for r in subnet["ranges"]]
         self.reserved = subnet["hosts"]["reserved"]
+        subnet6 = self.vars["hastack_dhcp_subnets"]["lan6"]  # the IPv6 subnet beside it (kea-dhcp6)
+        self.ranges6 = [(ipaddress.IPv6Address(r["start"]), ipaddress.IPv6Address(r["end"]))
+                        for r in subnet6["ranges"]]
+        self.subnet6 = subnet6
+        self.reserved6 = subnet6["hosts"]["reserved6"]
 
-    def state(self, host: str) -> str:
-        return kea_command(self.lab, self.client, self.address[host], "ha-heartbeat")["arguments"]["state"]
+    def state(self, host: str, service: str = "dhcp4") -> str:
+        return kea_command(self.lab, self.client, self.address[host], "ha-heartbeat",
+                           service=service)["arguments"]["state"]
 
-    def wait_for_state(self, host: str, expected: str, timeout: float = 60.0) -> str:
+    def wait_for_state(self, host: str, expected: str, timeout: float = 60.0, service: str = "dhcp4") -> str:
         deadline = time.monotonic() + timeout
-        seen = self.state(host)
+        seen = self.state(host, service)
         while seen != expected and time.monotonic() < deadline:
             time.sleep(0.5)
-            seen = self.state(host)
+            seen = self.state(host, service)
         return seen
+
+    def server_duids(self) -> dict:
+        """{DUID: server} of the two kea-dhcp6 servers (the server-id they answer with)."""
+        return {duid(self.lab.check(host, "cat /var/lib/kea/kea-dhcp6-serverid")): host for host in self.servers}
+
+    def leases6(self, host: str) -> dict:
+        """{address: DUID} of the DHCPv6 leases a server holds (lease6-get-all)."""
+        answer = kea_command(self.lab, self.client, self.address[host], "lease6-get-all", service="dhcp6")
+        return {lease["ip-address"]: duid(lease["duid"]) for lease in answer.get("arguments", {}).get("leases", [])
+                if lease.get("state", 0) == 0}
+
+    def in_ranges6(self, address: str) -> bool:
+        return any(start <= ipaddress.IPv6Address(address) <= end for start, end in self.ranges6)
 
     def leases(self, host: str) -> dict:
         """{address: MAC} of the leases a server holds (lease4-get-all)."""
@@ -62,9 +196,15 @@ def dhcp(scenario):
     return DhcpClients(scenario.lab, scenario.client)
 
 
-def test_both_peers_report_their_normal_state(scenario):
+@pytest.fixture(scope="module")
+def dhcp6(scenario):
+    return DhcpClients6(scenario.lab, scenario.client)
+
+
+@pytest.mark.parametrize("service", ["dhcp4", "dhcp6"])
+def test_both_peers_report_their_normal_state(scenario, service):
     for host in scenario.servers:
-        assert scenario.wait_for_state(host, scenario.mode) == scenario.mode, host
+        assert scenario.wait_for_state(host, scenario.mode, service=service) == scenario.mode, (host, service)
 
 
 def test_clients_get_leases_with_the_options(scenario, dhcp):
@@ -125,10 +265,68 @@ def test_the_partner_serves_while_the_primary_is_stopped(scenario, dhcp):
     assert set(tables[0]) == set(tables[1]), f"the peers disagree: {set(tables[0]) ^ set(tables[1])}"
 
 
+def test_dhcpv6_clients_get_addresses_with_the_options(scenario, dhcp6):
+    duids, servers = scenario.server_duids(), set()
+    prefix = scenario.subnet6["subnet"].split("::/")[0]
+    for attempt in range(12):
+        lease = dhcp6.lease()
+        assert scenario.in_ranges6(lease["address"]), lease
+        assert lease["name-servers"] == f"{prefix}::53", lease
+        assert lease["domain-search"] == "lab.hastack.internal.", lease
+        assert 0 < lease["preferred-life"] <= lease["max-life"], lease
+        assert duid(lease["server-id"]) in duids, f"answered by neither server ({duids}): {lease}"
+        servers.add(duids[duid(lease["server-id"])])
+        if len(servers) == 2 or (scenario.mode == "hot-standby" and attempt >= 1):
+            break
+    if scenario.mode == "hot-standby":
+        assert servers == {scenario.primary}, f"only the primary answers: {servers}"
+    else:
+        assert servers == set(scenario.servers), f"both servers answer some clients (by DUID): {servers}"
+
+
+def test_a_dhcpv6_client_reserved_by_duid_gets_its_address(scenario, dhcp6):
+    mac = scenario.reserved6["duid"].split(":", 4)[4]  # DUID-LL: 00:03 (type), 00:01 (Ethernet), the MAC
+    client = dhcp6.client(mac=mac)
+    try:
+        assert client.duid == scenario.reserved6["duid"]
+        assert client.obtain()["address"] == scenario.reserved6["ip"]
+    finally:
+        client.remove()
+
+
+def test_a_dhcpv6_client_keeps_its_address_when_its_server_is_lost(scenario, dhcp6):
+    lab, duids = scenario.lab, scenario.server_duids()
+    client = dhcp6.client()
+    try:
+        first = client.obtain()
+        serving = duids[duid(first["server-id"])]
+        survivor = next(host for host in scenario.servers if host != serving)
+        lab.check(serving, "systemctl stop kea-dhcp6-server")
+        try:
+            assert scenario.wait_for_state(survivor, "partner-down", timeout=30, service="dhcp6") == "partner-down"
+            rebound = client.rebind()
+            assert rebound["address"] == first["address"], (first, rebound)
+            assert duids.get(duid(rebound["server-id"])) == survivor, rebound
+            lease = dhcp6.lease()
+            assert scenario.in_ranges6(lease["address"]), lease
+            assert duids.get(duid(lease["server-id"])) == survivor, lease
+        finally:
+            lab.check(serving, "systemctl start kea-dhcp6-server")
+    finally:
+        client.remove()
+    for host in scenario.servers:
+        assert scenario.wait_for_state(host, scenario.mode, timeout=120, service="dhcp6") == scenario.mode, host
+    # back in the normal state, the peers agree (the returning one synced what the survivor extended)
+    tables = [scenario.leases6(host) for host in scenario.servers]
+    assert tables[0].get(first["address"]) == client.duid, tables[0]
+    assert tables[0] == tables[1], f"the peers disagree: {set(tables[0].items()) ^ set(tables[1].items())}"
+
+
 def test_a_change_is_a_reload_and_a_refused_config_leaves_kea_running(scenario):
     lab = scenario.lab
-    pids = {host: lab.check(host, "systemctl show -p MainPID --value kea-dhcp4-server").strip()
-            for host in scenario.servers}
+    units = ("kea-dhcp4-server", "kea-dhcp6-server")
+    pids = {(host, unit): lab.check(host, f"systemctl show -p MainPID --value {unit}").strip()
+            for host in scenario.servers for unit in units}
     refused = lab.playbook(scenario.dir / "converge.yml", "-e", json.dumps({"kea_ha_max_lease_time": 60}))
     assert refused.returncode != 0 and "failed to validate" in refused.stdout, refused.stdout[-3000:]
     changed = lab.playbook(scenario.dir / "converge.yml", "-e", json.dumps({"kea_ha_default_lease_time": 3600}))
@@ -136,20 +334,24 @@ def test_a_change_is_a_reload_and_a_refused_config_leaves_kea_running(scenario):
     try:
         for host in scenario.servers:
             assert '"valid-lifetime": 3600' in lab.check(host, "cat /etc/kea/kea-dhcp4.conf")
-            assert lab.check(host, "systemctl show -p MainPID --value kea-dhcp4-server").strip() == pids[host], \
-                f"{host}: kea-dhcp4 was restarted, not reloaded"
+            assert '"valid-lifetime": 3600' in lab.check(host, "cat /etc/kea/kea-dhcp6.conf")
+            for unit in units:
+                assert lab.check(host, f"systemctl show -p MainPID --value {unit}").strip() == pids[host, unit], \
+                    f"{host}: {unit} was restarted, not reloaded"
     finally:
         restored = lab.playbook(scenario.dir / "converge.yml")
         assert restored.returncode == 0, restored.stdout[-3000:]
     for host in scenario.servers:
-        assert scenario.wait_for_state(host, scenario.mode) == scenario.mode, host
+        for service in ("dhcp4", "dhcp6"):
+            assert scenario.wait_for_state(host, scenario.mode, service=service) == scenario.mode, (host, service)
 
 
 SUBNET = {"subnet": "10.213.0.0/24", "ranges": [{"start": "10.213.0.100", "end": "10.213.0.139"}]}
 
 
 @pytest.mark.parametrize("case", ["peer not in inventory", "primary not in inventory", "range outside its subnet",
-                                  "overlapping ranges", "response delay under heartbeat"])
+                                  "overlapping ranges", "response delay under heartbeat",
+                                  "IPv4 address in an IPv6 subnet"])
 def test_bad_input_stops_the_play_before_any_host_is_touched(scenario, case):
     subnet = dict(scenario.vars["hastack_dhcp_subnets"]["lan"])
     net = subnet["subnet"].rsplit(".", 1)[0]
@@ -163,6 +365,9 @@ def test_bad_input_stops_the_play_before_any_host_is_touched(scenario, case):
             {"start": f"{net}.100", "end": f"{net}.139"}, {"start": f"{net}.130", "end": f"{net}.150"}])}},
             "overlaps"),
         "response delay under heartbeat": ({"kea_ha_max_response_delay": 500}, "kea_ha_max_response_delay"),
+        "IPv4 address in an IPv6 subnet": ({"kea_ha_subnets": {"lan": subnet, "lan6": dict(
+            scenario.subnet6, ranges=[{"start": scenario.subnet6["ranges"][0]["start"], "end": f"{net}.200"}])}},
+            "kea_ha_subnets.lan6.ranges[0].end"),
     }[case]
     assert_rejected_before_any_change(scenario.lab, scenario.dir / "converge.yml", scenario.servers, extra, named,
-                                      "/etc/kea/kea-dhcp4.conf /etc/kea/kea-ctrl-agent.conf")
+                                      "/etc/kea/kea-dhcp4.conf /etc/kea/kea-dhcp6.conf /etc/kea/kea-ctrl-agent.conf")

@@ -281,11 +281,13 @@ def scenario_fixtures(inventory: Path, group: str, client: str | None = None):
 
 
 def kea_command(lab: Lab, host: str, address: str, command: str, arguments: dict | None = None,
-                user: str = "kea-api", password: str = "lab-only-kea-api", port: int = 8000) -> dict:
-    """Send a command to a Kea control agent from a lab host; return the dhcp4 answer (result 0 asserted)."""
+                user: str = "kea-api", password: str = "lab-only-kea-api", port: int = 8000,
+                service: str = "dhcp4") -> dict:
+    """Send a command to a Kea control agent from a lab host; return the answer of `service`
+    (dhcp4 or dhcp6; result 0 asserted)."""
     import json
 
-    body = {"command": command, "service": ["dhcp4"]}
+    body = {"command": command, "service": [service]}
     if arguments is not None:
         body["arguments"] = arguments
     out = lab.check(host, f"curl -s --max-time 5 -u {user}:{password} -H 'Content-Type: application/json' "

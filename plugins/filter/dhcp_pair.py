@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcp_pair import (
     dhcp_subnets,
     dhcpd_failover,
+    interface_networks,
     kea_ha,
     pair_peers,
     peer_addresses,
@@ -31,4 +32,5 @@ class FilterModule:
             "split_ranges": _wrap(split_ranges),
             "peer_addresses": peer_addresses,
             "kea_ha": _wrap(kea_ha),
+            "interface_networks": interface_networks,
         })

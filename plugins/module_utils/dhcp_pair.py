@@ -5,11 +5,14 @@
 
 The inventory states the subnets once (a dict keyed by name) and which two hosts
 serve them; these functions check that intent and derive what each daemon needs.
+A subnet's address family follows its `subnet`: IPv4 subnets go to DHCPv4 (both
+daemons), IPv6 subnets to DHCPv6 (Kea only: ISC dhcpd has no DHCPv6 failover).
 Every error names the variable it is about.
 """
 
 from __future__ import annotations
 
+import zlib
 from urllib.parse import urlsplit
 
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.netaddr_import import netaddr
@@ -26,11 +29,36 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import (
 )
 
 # keys of a subnet in the shared intent
-SUBNET_KEYS = {"subnet", "ranges", "routers", "dns_servers", "domain_name", "hosts",
+SUBNET_KEYS = {"subnet", "ranges", "routers", "dns_servers", "domain_name", "domain_search", "hosts",
                "default_lease_time", "max_lease_time"}
+# keys that only one family has: DHCPv6 gives no default gateway (routers come from router
+# advertisements) and has no domain-name option (domain-search instead)
+IPV4_ONLY_KEYS = {
+    "routers": "DHCPv6 has no routers option: IPv6 clients learn their routers from router "
+               "advertisements (radvd, or the router itself), not from DHCP",
+    "domain_name": "DHCPv6 has no domain-name option: give the search domains in domain_search",
+}
+IPV6_ONLY_KEYS = {
+    "domain_search": "is a DHCPv6 option (domain-search) here; an IPv4 subnet takes domain_name",
+}
+# servers of the intent that cannot serve every family, and why
+NO_DHCPV6 = {
+    "dhcpd_failover": "ISC dhcpd has no DHCPv6 failover (its failover protocol pairs DHCPv4 "
+                      "servers only, and dhcpd -6 cannot take part): serve IPv6 subnets with the "
+                      "kea_ha variant (kea-dhcp6 with the HA hook), which takes the same "
+                      "hastack_dhcp_subnets",
+}
 
 
-def _addresses(path, values, network=None):
+def _same_family(path, addr, network):
+    """Fail when addr is not of the subnet's family (one family per subnet entry)."""
+    if addr.version != network.version:
+        _fail(path, f"{addr} is an IPv{addr.version} address in the IPv{network.version} subnet "
+                    f"{network.cidr}: one address family per subnet entry (give the IPv{addr.version} "
+                    f"subnet an entry of its own)")
+
+
+def _addresses(path, values, network=None, family=None):
     if values is None:
         return []
     if isinstance(values, str):
@@ -40,10 +68,59 @@ def _addresses(path, values, network=None):
     result = []
     for index, value in enumerate(values):
         addr = _address(f"{path}[{index}]", value)
+        if family is not None:
+            _same_family(f"{path}[{index}]", addr, family)
         if network is not None and addr not in network:
             _fail(f"{path}[{index}]", f"{addr} is outside the subnet {network.cidr}")
         result.append(str(addr))
     return result
+
+
+def _domains(path, values):
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip(".") for v in values):
+        _fail(path, f"must be a list of domain names, got {values!r}")
+    for index, value in enumerate(values):
+        labels = value.rstrip(".").split(".")
+        if any(not label or len(label) > 63 or not all(c.isalnum() or c == "-" for c in label)
+               for label in labels):
+            _fail(f"{path}[{index}]", f"{value!r} is not a domain name")
+    return [v.rstrip(".") for v in values]
+
+
+def _duid(path, value):
+    """A DUID as colon-separated lowercase hex bytes (2 to 130 bytes, RFC 8415)."""
+    text = str(value).strip().lower()
+    parts = text.split(":") if ":" in text else [text[i:i + 2] for i in range(0, len(text), 2)]
+    if not 2 <= len(parts) <= 130 or any(len(p) not in (1, 2) or any(c not in "0123456789abcdef" for c in p)
+                                         for p in parts):
+        _fail(path, f"{value!r} is not a DUID (2 to 130 hex bytes, e.g. 00:03:00:01:02:00:0a:d5:29:f1)")
+    return ":".join(p.zfill(2) for p in parts)
+
+
+def _reservation(path, res, family, seen_macs, seen_ips, seen_duids):
+    """(mac, duid, ip) of a reservation: IPv4 by mac, IPv6 by duid or mac (hw-address)."""
+    if family == 4:
+        if isinstance(res, dict) and "duid" in res:
+            _fail(f"{path}.duid", "reservations by DUID are DHCPv6's; an IPv4 reservation needs mac")
+        mac, ip = reservation(path, res, seen_macs, seen_ips)
+        return mac, "", ip
+    if not isinstance(res, dict) or "ip" not in res or ("mac" in res) == ("duid" in res):
+        _fail(path, f"needs ip and one of duid or mac (the client's hw-address), got {res!r}")
+    if "mac" in res:
+        mac, ip = reservation(path, res, seen_macs, seen_ips)
+        return mac, "", ip
+    duid = _duid(f"{path}.duid", res["duid"])
+    ip = _address(f"{path}.ip", res["ip"])
+    if duid in seen_duids:
+        _fail(f"{path}.duid", f"{duid} is reserved twice (also {seen_duids[duid]})")
+    if str(ip) in seen_ips:
+        _fail(f"{path}.ip", f"{ip} is reserved twice (also {seen_ips[str(ip)]})")
+    seen_duids[duid], seen_ips[str(ip)] = path, path
+    return "", duid, ip
 
 
 def _lifetime(path, value):
@@ -54,17 +131,22 @@ def _lifetime(path, value):
     return value
 
 
-def dhcp_subnets(subnets, var="dhcp_subnets"):
+def dhcp_subnets(subnets, var="dhcp_subnets", server="kea_ha"):
     """Check the subnets of the intent and return them as a list sorted by name.
 
     subnets: {name: {subnet, ranges: [{start, end}], routers, dns_servers, domain_name,
-    hosts: {name: {mac, ip}}, default_lease_time, max_lease_time}}.
+    domain_search, hosts: {name: {mac or duid, ip}}, default_lease_time, max_lease_time}}.
+    The family follows `subnet`; every address of an entry must be of that family.
+    IPv4 only: routers, domain_name, reservations by mac. IPv6 only: domain_search,
+    reservations by duid (or by mac, the client's hw-address). server: the daemon the
+    subnets are for (dhcpd_failover refuses IPv6 subnets).
     Fails on a range outside its subnet, overlapping ranges (in any subnets), a
-    reservation inside a dynamic range or outside its subnet, a MAC or IP reserved twice.
+    reservation inside a dynamic range or outside its subnet, a MAC, DUID or IP reserved
+    twice, mixed families, and an option of the other family.
     """
     if not isinstance(subnets, dict) or not subnets:
         _fail(var, f"must be a non-empty dict of subnets keyed by name, got {subnets!r}")
-    result, spans, seen_macs, seen_ips = [], [], {}, {}
+    result, spans, seen_macs, seen_ips, seen_duids = [], {4: [], 6: []}, {}, {}, {}
     for name in sorted(subnets):
         spec = subnets[name]
         path = f"{var}.{name}"
@@ -75,20 +157,27 @@ def dhcp_subnets(subnets, var="dhcp_subnets"):
             _fail(path, f"unknown key(s) {unknown}; known: {sorted(SUBNET_KEYS)}")
         if "subnet" not in spec:
             _fail(f"{path}.subnet", "is required")
+        network = _network(f"{path}.subnet", spec["subnet"])
+        family = network.version
+        if family == 6 and server in NO_DHCPV6:
+            _fail(f"{path}.subnet", f"{network.cidr} is an IPv6 subnet, and {NO_DHCPV6[server]}")
+        for key, why in (IPV4_ONLY_KEYS if family == 6 else IPV6_ONLY_KEYS).items():
+            if spec.get(key):
+                _fail(f"{path}.{key}", f"not for the IPv{family} subnet {network.cidr}: {why}")
         ranges_in = spec.get("ranges") or []
         if not isinstance(ranges_in, list):
             _fail(f"{path}.ranges", f"must be a list of {{start, end}}, got {ranges_in!r}")
-        network = None
         ranges = []
         for index, rng in enumerate(ranges_in):
             rpath = f"{path}.ranges[{index}]"
             if not isinstance(rng, dict):
                 _fail(rpath, f"must be a dict with start and end, got {rng!r}")
-            network, first, last = pool_bounds(dict(rng, subnet=spec["subnet"]), rpath)
+            for key in ("start", "end"):
+                if key in rng:
+                    _same_family(f"{rpath}.{key}", _address(f"{rpath}.{key}", rng[key]), network)
+            first, last = pool_bounds(dict(rng, subnet=spec["subnet"]), rpath)[1:]
             ranges.append({"start": str(first), "end": str(last), "size": int(last) - int(first) + 1})
-            spans.append({"name": rpath, "start": str(first), "end": str(last)})
-        if network is None:
-            network = _network(f"{path}.subnet", spec["subnet"])
+            spans[family].append({"name": rpath, "start": str(first), "end": str(last)})
         hosts = []
         hosts_in = spec.get("hosts") or {}
         if not isinstance(hosts_in, dict):
@@ -96,34 +185,57 @@ def dhcp_subnets(subnets, var="dhcp_subnets"):
         for host_name in sorted(hosts_in):
             res = hosts_in[host_name]
             hpath = f"{path}.hosts.{host_name}"
-            mac, ip = reservation(hpath, res, seen_macs, seen_ips)
+            if isinstance(res, dict) and "ip" in res:
+                _same_family(f"{hpath}.ip", _address(f"{hpath}.ip", res["ip"]), network)
+            mac, duid, ip = _reservation(hpath, res, family, seen_macs, seen_ips, seen_duids)
             if ip not in network:
                 _fail(f"{hpath}.ip", f"{ip} is outside the subnet {network.cidr}")
             for rng in ranges:
                 if in_range(ip, rng["start"], rng["end"]):
                     _fail(f"{hpath}.ip", f"{ip} is inside the dynamic range {rng['start']}-{rng['end']}: "
                                          f"reserve it outside the pools, or two clients may get it")
-            hosts.append({"name": host_name, "mac": mac, "ip": str(ip)})
+            host = {"name": host_name, "mac": mac, "ip": str(ip)}
+            if family == 6:
+                host["duid"] = duid
+            hosts.append(host)
         result.append({
             "name": name,
+            "id": _subnet_id(network),
+            "family": family,
             "subnet": str(network.cidr),
             "network": str(network.network),
             "netmask": str(network.netmask),
             "ranges": ranges,
             "routers": _addresses(f"{path}.routers", spec.get("routers"), network),
-            "dns_servers": _addresses(f"{path}.dns_servers", spec.get("dns_servers")),
+            "dns_servers": _addresses(f"{path}.dns_servers", spec.get("dns_servers"), family=network),
             "domain_name": spec.get("domain_name") or "",
+            "domain_search": _domains(f"{path}.domain_search", spec.get("domain_search")),
             "default_lease_time": _lifetime(f"{path}.default_lease_time", spec.get("default_lease_time")),
             "max_lease_time": _lifetime(f"{path}.max_lease_time", spec.get("max_lease_time")),
             "hosts": hosts,
         })
-    check_disjoint(spans, var)
+    for family_spans in spans.values():
+        check_disjoint(family_spans, var)
+    ids = {}
+    for entry in result:
+        other = ids.setdefault((entry["family"], entry["id"]), entry["name"])
+        if other != entry["name"]:  # a CRC32 collision of two IPv6 prefixes: rare, but Kea would refuse it
+            _fail(f"{var}.{entry['name']}.subnet", f"{entry['subnet']} gets the same Kea subnet id "
+                                                   f"({entry['id']}) as {var}.{other}: split or renumber it")
     networks = [(s["name"], netaddr.IPNetwork(s["subnet"])) for s in result]
     for i, (n1, net1) in enumerate(networks):
         for n2, net2 in networks[i + 1:]:
-            if net1.first <= net2.last and net2.first <= net1.last:
+            if net1.version == net2.version and net1.first <= net2.last and net2.first <= net1.last:
                 _fail(f"{var}.{n2}.subnet", f"{net2.cidr} overlaps {var}.{n1}.subnet {net1.cidr}")
     return result
+
+
+def _subnet_id(network):
+    """A stable Kea subnet id (leases refer to it): an IPv4 subnet's network address as a
+    number, an IPv6 one's CRC32 (1 to 2^32-2), so adding a subnet renumbers none."""
+    if network.version == 4:
+        return int(network.network)
+    return zlib.crc32(str(network.cidr).encode()) % 4294967294 + 1
 
 
 def _network(path, subnet):
@@ -140,7 +252,8 @@ def split_ranges(ranges, names):
     """Split every range into one part per name (load balancing); returns [{start, end, owner}]."""
     result = []
     for rng in ranges:
-        parts = split_pool({"subnet": "0.0.0.0/0", "start": rng["start"], "end": rng["end"]}, len(names),
+        everything = "::/0" if ":" in str(rng["start"]) else "0.0.0.0/0"
+        parts = split_pool({"subnet": everything, "start": rng["start"], "end": rng["end"]}, len(names),
                            "range") if rng["size"] >= len(names) else None
         if parts is None:
             raise PoolError(f"range {rng['start']}-{rng['end']} is too small to split "
@@ -288,6 +401,12 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
     agent). With `dedicated_listener` (Kea 2.6: the HA hook runs its own HTTP
     listener on this server's URL) the peer URLs must not be the control agent's
     address and port. A peer's `url` or `address` setting overrides the derived URL.
+
+    The DHCPv6 relationship of the same pair is a second call with family 6: its
+    peer URLs come from a peer's `url6` setting, `peer_port` is then named
+    `peer_port_var` in errors (kea_ha_peer_port6), and with a dedicated listener it
+    must also differ from the ports in `taken_ports` ({port: variable}: the DHCPv4
+    relationship's listener).
     """
     mode = settings.get("mode")
     if mode not in KEA_ROLES:
@@ -300,11 +419,16 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
         _fail("kea_ha_api_port", f"must be a port number 1-65535, got {port!r}")
     dedicated = bool(settings.get("dedicated_listener", False))
     peer_port = settings.get("peer_port", port)
+    port_var = settings.get("peer_port_var", "kea_ha_peer_port")
+    url_key = "url6" if settings.get("family", 4) == 6 else "url"
     if isinstance(peer_port, bool) or not isinstance(peer_port, int) or not 1 <= peer_port <= 65535:
-        _fail("kea_ha_peer_port", f"must be a port number 1-65535, got {peer_port!r}")
+        _fail(port_var, f"must be a port number 1-65535, got {peer_port!r}")
     if dedicated and peer_port == port:
-        _fail("kea_ha_peer_port", f"({peer_port}) must differ from kea_ha_api_port ({port}): the HA hook "
-                                  f"listens on it itself, next to the control agent")
+        _fail(port_var, f"({peer_port}) must differ from kea_ha_api_port ({port}): the HA hook "
+                        f"listens on it itself, next to the control agent")
+    if dedicated and peer_port in (settings.get("taken_ports") or {}):
+        _fail(port_var, f"({peer_port}) must differ from {settings['taken_ports'][peer_port]}: each HA "
+                        f"relationship (DHCPv4, DHCPv6) listens on a port of its own")
     timers = {}
     for key in ("heartbeat_delay", "max_response_delay", "max_ack_delay", "max_unacked_clients"):
         value = settings.get(key)
@@ -318,15 +442,16 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
     result_peers, me = [], None
     for peer, role in zip(peers, KEA_ROLES[mode]):
         address = peer.get("address") or (addresses or {}).get(peer["host"])
-        url = peer.get("url")
+        url = peer.get(url_key)
         path = f"{var}.{peer['host']}.address"
         if not url:
             if not address:
                 _fail(path, f"no address for {peer['host']}: give one, or gather its facts")
             url = f"http://{_address(path, address)}:{peer_port}/"
         elif dedicated and address and _url_endpoint(url) == (str(_address(path, address)), port):
-            _fail(f"{var}.{peer['host']}.url", f"{url} is the control agent's address and port "
-                                               f"(kea_ha_api_port): the HA hook needs a port of its own")
+            _fail(f"{var}.{peer['host']}.{url_key}",
+                  f"{url} is the control agent's address and port (kea_ha_api_port): the HA hook needs a "
+                  f"port of its own")
         entry = {"name": peer["host"], "url": url, "role": role, "address": str(address or "")}
         result_peers.append(entry)
         if peer["host"] == host:
@@ -344,3 +469,27 @@ def _url_endpoint(url):
     except ValueError:
         port = None
     return parts.hostname or "", port or (443 if parts.scheme == "https" else 80)
+
+
+def interface_networks(facts, interface):
+    """The subnets (CIDR) of an interface's IPv4 and global IPv6 addresses, from gathered facts.
+
+    facts: a host's ansible_facts; [] when the interface or its addresses are missing.
+    """
+    try:
+        data = facts[str(interface).replace("-", "_")]
+    except (KeyError, TypeError):
+        return []
+    found = []
+    ipv4 = data.get("ipv4") or {}
+    for entry in [ipv4] + list(data.get("ipv4_secondaries") or []):
+        if entry.get("address") and entry.get("netmask"):
+            found.append(netaddr.IPNetwork(f"{entry['address']}/{entry['netmask']}"))
+    for entry in data.get("ipv6") or []:
+        if entry.get("address") and entry.get("scope", "global") == "global":
+            found.append(netaddr.IPNetwork(f"{entry['address']}/{entry.get('prefix', 128)}"))
+    result = []
+    for network in found:
+        if str(network.cidr) not in result:
+            result.append(str(network.cidr))
+    return result

@@ -11,6 +11,7 @@ from ansible_collections.hastack.dns_dhcp.plugins.filter.dhcp_pair import Filter
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcp_pair import (
     dhcp_subnets,
     dhcpd_failover,
+    interface_networks,
     kea_ha,
     pair_peers,
     peer_addresses,
@@ -170,7 +171,8 @@ def test_split_ranges_for_load_balancing():
 
 def test_filters_raise_ansible_errors():
     filters = FilterModule().filters()
-    assert set(filters) == {"dhcp_subnets", "pair_peers", "dhcpd_failover", "split_ranges", "peer_addresses", "kea_ha"}
+    assert set(filters) == {"dhcp_subnets", "pair_peers", "dhcpd_failover", "split_ranges", "peer_addresses", "kea_ha",
+                            "interface_networks"}
     with pytest.raises(AnsibleFilterError, match="v: must be a non-empty dict"):
         filters["dhcp_subnets"]({}, "v")
 
@@ -234,3 +236,113 @@ def test_bad_kea_settings_name_the_variable(settings, message):
     peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
     with pytest.raises(PoolError, match=message):
         kea_ha(peers, "dhcp1", ADDRESSES, settings)
+
+
+SUBNETS6 = {
+    "lan6": {
+        "subnet": "fd00:213:41::/64",
+        "ranges": [{"start": "fd00:213:41::100", "end": "fd00:213:41::1ff"}],
+        "dns_servers": ["fd00:213:41::53"],
+        "domain_search": ["lab.example", "example."],
+        "default_lease_time": 600,
+        "hosts": {"printer": {"duid": "00:03:00:01:02:00:0A:D5:29:F1", "ip": "fd00:213:41::240"},
+                  "nas": {"mac": "02:00:0a:d5:29:f2", "ip": "fd00:213:41::241"}},
+    },
+}
+
+
+def test_an_ipv6_subnet_beside_an_ipv4_one():
+    lan, lan6 = dhcp_subnets(dict(SUBNETS, **SUBNETS6), "v")
+    assert lan["family"] == 4 and lan6["family"] == 6
+    # Kea subnet ids: the IPv4 network as a number, a CRC32 of the IPv6 prefix (both stable)
+    assert lan["id"] == 168960256 and lan6["id"] == 2494224776
+    assert lan6["subnet"] == "fd00:213:41::/64" and lan6["dns_servers"] == ["fd00:213:41::53"]
+    assert lan6["ranges"] == [{"start": "fd00:213:41::100", "end": "fd00:213:41::1ff", "size": 256}]
+    assert lan6["domain_search"] == ["lab.example", "example"] and lan6["routers"] == []
+    assert lan6["hosts"] == [
+        {"name": "nas", "mac": "02:00:0a:d5:29:f2", "ip": "fd00:213:41::241", "duid": ""},
+        {"name": "printer", "mac": "", "ip": "fd00:213:41::240", "duid": "00:03:00:01:02:00:0a:d5:29:f1"}]
+    # the same numbers in both families are no overlap
+    assert len(dhcp_subnets(dict(SUBNETS, six={"subnet": "::a12:2100/120"}), "v")) == 2
+
+
+def test_ipv6_ranges_split_for_load_balancing():
+    [lan6] = dhcp_subnets(SUBNETS6, "v")
+    assert split_ranges(lan6["ranges"], ["a", "b"]) == [
+        {"start": "fd00:213:41::100", "end": "fd00:213:41::17f", "owner": "a"},
+        {"start": "fd00:213:41::180", "end": "fd00:213:41::1ff", "owner": "b"}]
+
+
+def _with6(path, value):
+    subnets = copy.deepcopy(SUBNETS6)
+    node = subnets
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return subnets
+
+
+@pytest.mark.parametrize("subnets,message", [
+    (_with6(["lan6", "ranges"], [{"start": "fd00:213:42::100", "end": "fd00:213:42::1ff"}]),
+     r"v.lan6.ranges\[0\].start: fd00:213:42::100 is outside the subnet fd00:213:41::/64"),
+    (_with6(["lan6", "ranges"], [{"start": "fd00:213:41::100", "end": "10.213.41.200"}]),
+     r"v.lan6.ranges\[0\].end: 10.213.41.200 is an IPv4 address in the IPv6 subnet fd00:213:41::/64: "
+     r"one address family per subnet entry"),
+    (_with(["lan", "ranges"], [{"start": "fd00::100", "end": "fd00::1ff"}]),
+     r"v.lan.ranges\[0\].start: fd00::100 is an IPv6 address in the IPv4 subnet 10.18.33.0/24"),
+    (_with6(["lan6", "dns_servers"], ["10.213.41.53"]),
+     r"v.lan6.dns_servers\[0\]: 10.213.41.53 is an IPv4 address in the IPv6 subnet"),
+    (_with6(["lan6", "hosts"], {"pc": {"duid": "00:01:02", "ip": "10.213.41.5"}}),
+     r"v.lan6.hosts.pc.ip: 10.213.41.5 is an IPv4 address in the IPv6 subnet"),
+    (_with6(["lan6", "routers"], ["fd00:213:41::1"]),
+     r"v.lan6.routers: not for the IPv6 subnet fd00:213:41::/64: DHCPv6 has no routers option"),
+    (_with6(["lan6", "domain_name"], "lab.example"),
+     r"v.lan6.domain_name: not for the IPv6 subnet .*: DHCPv6 has no domain-name option"),
+    (_with(["lan", "domain_search"], ["lab.example"]),
+     r"v.lan.domain_search: not for the IPv4 subnet 10.18.33.0/24: is a DHCPv6 option"),
+    (_with6(["lan6", "domain_search"], ["bad domain"]), r"v.lan6.domain_search\[0\]: 'bad domain' is not a domain"),
+    (_with6(["lan6", "hosts"], {"pc": {"duid": "xyz", "ip": "fd00:213:41::5"}}),
+     r"v.lan6.hosts.pc.duid: 'xyz' is not a DUID"),
+    (_with6(["lan6", "hosts"], {"pc": {"ip": "fd00:213:41::5"}}), r"v.lan6.hosts.pc: needs ip and one of duid or mac"),
+    (_with6(["lan6", "hosts"], {"a": {"duid": "00:01:02", "ip": "fd00:213:41::5"},
+                                "b": {"duid": "0:1:2", "ip": "fd00:213:41::6"}}),
+     r"v.lan6.hosts.b.duid: 00:01:02 is reserved twice"),
+    (_with6(["lan6", "hosts"], {"pc": {"duid": "00:01:02", "ip": "fd00:213:41::150"}}),
+     r"v.lan6.hosts.pc.ip: fd00:213:41::150 is inside the dynamic range"),
+    (_with(["lan", "hosts"], {"pc": {"duid": "00:01:02", "ip": "10.18.33.250"}}),
+     r"v.lan.hosts.pc.duid: reservations by DUID are DHCPv6's"),
+    (dict(SUBNETS6, other={"subnet": "fd00:213:40::/44"}), r"v.other.subnet: fd00:213:40::/44 overlaps v.lan6.subnet"),
+])
+def test_bad_ipv6_subnets_name_the_variable(subnets, message):
+    with pytest.raises(PoolError, match=message):
+        dhcp_subnets(subnets, "v")
+
+
+def test_dhcpd_failover_refuses_ipv6_subnets_and_points_to_kea():
+    assert [s["name"] for s in dhcp_subnets(SUBNETS, "v", server="dhcpd_failover")] == ["lan"]
+    with pytest.raises(PoolError, match=r"dhcpd_failover_subnets.lan6.subnet: fd00:213:41::/64 is an IPv6 subnet, "
+                                        r"and ISC dhcpd has no DHCPv6 failover .* kea_ha variant"):
+        dhcp_subnets(dict(SUBNETS, **SUBNETS6), "dhcpd_failover_subnets", server="dhcpd_failover")
+
+
+def test_the_dhcpv6_relationship_has_its_own_urls_and_port():
+    peers = pair_peers({"dhcp1": {"url": "http://m1:8001/", "url6": "http://m1:8002/"}, "dhcp2": {}}, [], INVENTORY)
+    v6 = dict(KEA, peer_port=8002, dedicated_listener=True, family=6, peer_port_var="kea_ha_peer_port6",
+              taken_ports={8001: "kea_ha_peer_port (the DHCPv4 relationship's)"})
+    result = kea_ha(peers, "dhcp2", ADDRESSES, v6)
+    assert [p["url"] for p in result["peers"]] == ["http://m1:8002/", "http://10.18.33.20:8002/"]
+    with pytest.raises(PoolError, match=r"kea_ha_peer_port6: \(8001\) must differ from kea_ha_peer_port"):
+        kea_ha(peers, "dhcp2", ADDRESSES, dict(v6, peer_port=8001))
+    with pytest.raises(PoolError, match=r"kea_ha_peer_port6: \(8000\) must differ from kea_ha_api_port"):
+        kea_ha(peers, "dhcp2", ADDRESSES, dict(v6, peer_port=8000))
+    explicit = pair_peers({"dhcp1": {"url6": "http://10.18.33.10:8000/"}, "dhcp2": {}}, [], INVENTORY)
+    with pytest.raises(PoolError, match=r"kea_ha_peers.dhcp1.url6: http://10.18.33.10:8000/ is the control agent"):
+        kea_ha(explicit, "dhcp2", ADDRESSES, v6)
+
+
+def test_interface_networks_from_facts():
+    facts = {"eth_0": {"ipv4": {"address": "10.213.41.11", "netmask": "255.255.255.0"},
+                       "ipv6": [{"address": "fd00:213:41::11", "prefix": "64", "scope": "global"},
+                                {"address": "fe80::1", "prefix": "64", "scope": "link"}]}}
+    assert interface_networks(facts, "eth-0") == ["10.213.41.0/24", "fd00:213:41::/64"]
+    assert interface_networks(facts, "eth1") == [] and interface_networks({}, "eth0") == []

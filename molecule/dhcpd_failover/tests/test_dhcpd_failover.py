@@ -178,8 +178,12 @@ SUBNET = {"subnet": "10.213.40.0/24", "ranges": [{"start": "10.213.40.100", "end
     ({"dhcpd_failover_subnets": {"lan": dict(SUBNET, ranges=[{"start": "10.213.40.100", "end": "10.213.40.139"},
                                                              {"start": "10.213.40.130", "end": "10.213.40.150"}])}},
      "overlaps"),
+    # the intent a dual-stack kea_ha pair takes: dhcpd has no DHCPv6 failover, the message points to kea_ha
+    ({"hastack_dhcp_subnets": {"lan": SUBNET, "lan6": {"subnet": "fd00:213:40::/64", "ranges": [
+        {"start": "fd00:213:40::100", "end": "fd00:213:40::1ff"}]}}},
+     "dhcpd_failover_subnets.lan6.subnet: fd00:213:40::/64 is an IPv6 subnet, and ISC dhcpd has no DHCPv6 failover"),
 ], ids=["mclt on the secondary", "split on the secondary", "split over 256", "peer not in inventory",
-        "primary not in inventory", "range outside its subnet", "overlapping ranges"])
+        "primary not in inventory", "range outside its subnet", "overlapping ranges", "IPv6 subnet"])
 def test_bad_input_stops_the_play_before_any_host_is_touched(lab, nodes, extra, named):
     assert_rejected_before_any_change(lab, SCENARIO / "converge.yml", nodes, extra, named,
                                       "/etc/dhcp/dhcpd.conf /etc/chrony/chrony.conf")
