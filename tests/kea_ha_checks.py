@@ -8,127 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import random
-import shlex
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.labkit import REPO, DhcpClients, Lab, assert_rejected_before_any_change, kea_command, poll
-
-
-def parse_dhclient6_lease(text: str) -> dict:
-    """The last lease of a dhclient -6 lease file: address, the IA_NA times, and the options
-    (server-id, name-servers, domain-search...) without their dhcp6. prefix."""
-    block = text.rsplit("lease6 {", 1)[-1]
-    lease = {}
-    for line in block.splitlines():
-        words = line.strip().rstrip(";").split(None, 2)
-        if words[:1] == ["iaaddr"]:
-            lease["address"] = words[1]
-        elif words[:1] == ["option"] and len(words) == 3:
-            lease[words[1].removeprefix("dhcp6.")] = words[2].strip('"')
-        elif len(words) == 2 and words[0] in ("starts", "renew", "rebind", "preferred-life", "max-life"):
-            lease.setdefault(words[0], int(words[1]))  # the IA's starts first, then the address's
-    return lease
-
-
-def duid(text: str) -> str:
-    """A DUID as lowercase two-digit hex bytes (dhclient writes 0:1:..., Kea 00:01:...)."""
-    return ":".join(part.zfill(2) for part in text.strip().lower().split(":"))
-
-
-class DhcpClient6:
-    """One real DHCPv6 client (dhclient -6) on its own macvlan interface.
-
-    Its DUID is DUID-LL from the interface's MAC (-D LL), so a MAC gives a known DUID. The
-    interface gets a fixed link-local address without duplicate address detection: dhclient
-    cannot bind to a tentative one, and /proc/sys (where DAD could be turned off) is
-    read-only in the containers. Addresses it gets are never configured (-sf /bin/true).
-    """
-
-    def __init__(self, lab: Lab, host: str, name: str, parent: str = "eth0", mac: str | None = None):
-        self.lab, self.host, self.name = lab, host, name
-        self.leasefile, self.pidfile = f"/tmp/{name}.leases6", f"/tmp/{name}.pid6"
-        # a random locally administered unicast MAC unless given
-        self.mac = mac or ":".join(f"{b:02x}" for b in [0x02] + list(random.randbytes(5)))
-        octets = [int(part, 16) for part in self.mac.split(":")]
-        eui64 = [octets[0] ^ 2] + octets[1:3] + [0xFF, 0xFE] + octets[3:]
-        link_local = ipaddress.IPv6Address(bytes([0xFE, 0x80] + [0] * 6 + eui64))
-        self.duid = duid("00:03:00:01:" + self.mac)
-        self.lab.check(host, "sh -c " + shlex.quote(
-            f"{self._stop_cmd()}; ip link del {name} 2>/dev/null; rm -f {self.leasefile}; "
-            f"ip link add {name} address {self.mac} link {parent} type macvlan mode bridge && "
-            f"ip link set {name} addrgenmode none && ip addr add {link_local}/64 dev {name} nodad && "
-            f"ip link set {name} up"))
-
-    def _stop_cmd(self) -> str:
-        return f"kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null; rm -f {self.pidfile}"
-
-    def _dhclient(self, timeout: int, fresh: bool) -> str:
-        """Run dhclient -6 once (a fresh lease file, or the one it has); stop the copy it leaves
-        renewing in the background unless asked to leave it; return the lease file."""
-        result = self.lab.run(self.host, "sh -c " + shlex.quote(
-            f"{self._stop_cmd()}; {'rm -f ' + self.leasefile if fresh else 'true'}; "
-            f"timeout {timeout} dhclient -6 -1 -D LL -lf {self.leasefile} -pf {self.pidfile} -sf /bin/true "
-            f"{self.name}; rc=$?; cat {self.leasefile}; exit $rc"))
-        assert result.rc == 0, f"{self.host}/{self.name} ({self.duid}): no DHCPv6 lease within {timeout} s: " \
-                               f"{result.stdout}{result.stderr}"
-        return result.stdout
-
-    def obtain(self, timeout: int = 40) -> dict:
-        """Solicit an address (a fresh client); returns the lease (address, server-id, options, times)."""
-        try:
-            lease = parse_dhclient6_lease(self._dhclient(timeout, fresh=True))
-        finally:  # dhclient stays in the background to renew; the tests renew on their own terms
-            self.lab.run(self.host, self._stop_cmd())
-        assert "address" in lease and "server-id" in lease, lease
-        return lease
-
-    def rebind(self, timeout: int = 20) -> dict:
-        """Rebind the address this client holds, as it does once T2 has passed and its server
-        stayed silent: the lease's start is moved back past T2 (still within its valid
-        lifetime), dhclient confirms it and rebinds at once (a Rebind names no server: any
-        server may extend it). Returns the lease it gets; fails when none comes."""
-        lease = parse_dhclient6_lease(self.lab.check(self.host, f"cat {self.leasefile}"))
-        back = lease["rebind"] + 2
-        assert back < lease["max-life"], f"T2 ({lease['rebind']} s) is not within the valid lifetime: {lease}"
-        moved = f"s/starts [0-9]+;/starts {lease['starts'] - back};/"
-        self.lab.check(self.host, f"sed -i -E {shlex.quote(moved)} {self.leasefile}")
-        self._dhclient(timeout, fresh=False)  # confirms, then rebinds in the background
-
-        def rebound(text: str) -> bool:  # a lease that starts now, not the one moved back
-            return parse_dhclient6_lease(text).get("starts", 0) >= lease["starts"]
-
-        try:
-            last = poll(lambda: self.lab.check(self.host, f"cat {self.leasefile}"), rebound, timeout=timeout)
-        finally:
-            self.lab.run(self.host, self._stop_cmd())
-        assert rebound(last), f"{self.name}: no reply to its Rebind within {timeout} s: {last[-800:]}"
-        return parse_dhclient6_lease(last)
-
-    def remove(self) -> None:
-        self.lab.run(self.host, "sh -c " + shlex.quote(f"{self._stop_cmd()}; ip link del {self.name}"))
-
-
-class DhcpClients6:
-    """Fresh DHCPv6 clients on a lab host (each its own interface, MAC and DUID)."""
-
-    def __init__(self, lab: Lab, host: str, parent: str = "eth0"):
-        self.lab, self.host, self.parent, self.count = lab, host, parent, 0
-
-    def client(self, mac: str | None = None) -> DhcpClient6:
-        self.count += 1
-        return DhcpClient6(self.lab, self.host, f"d6c{self.count}", self.parent, mac)
-
-    def lease(self, timeout: int = 40) -> dict:
-        client = self.client()
-        try:
-            return client.obtain(timeout)
-        finally:
-            client.remove()
+from tests.labkit import REPO, DhcpClients, Lab, assert_rejected_before_any_change, duid, kea_command
 
 
 class Scenario:
@@ -198,7 +84,7 @@ def dhcp(scenario):
 
 @pytest.fixture(scope="module")
 def dhcp6(scenario):
-    return DhcpClients6(scenario.lab, scenario.client)
+    return DhcpClients(scenario.lab, scenario.client, v6=True)
 
 
 @pytest.mark.parametrize("service", ["dhcp4", "dhcp6"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import random
 import re
 import shlex
 import sys
@@ -128,53 +129,127 @@ def parse_dhclient_lease(text: str) -> dict:
 
 
 def parse_dhclient6_lease(text: str) -> dict:
-    """The last DHCPv6 lease of a dhclient -6 lease file: address (of the IA_NA) and the
-    dhcp6 options by name (server-id, name-servers, ...)."""
+    """The last lease of a dhclient -6 lease file: address, the IA_NA times, and the options
+    (server-id, name-servers, domain-search...) without their dhcp6. prefix."""
     block = text.rsplit("lease6 {", 1)[-1]
     lease = {}
     for line in block.splitlines():
-        line = line.strip().rstrip(";")
-        if line.startswith("iaaddr ") and "address" not in lease:
-            lease["address"] = line.split()[1]
-        elif line.startswith("option dhcp6."):
-            _, name, value = line.split(" ", 2)
-            lease[name[len("dhcp6."):]] = value.strip('"')
+        words = line.strip().rstrip(";").split(None, 2)
+        if words[:1] == ["iaaddr"]:
+            lease.setdefault("address", words[1])
+        elif words[:1] == ["option"] and len(words) == 3:
+            lease[words[1].removeprefix("dhcp6.")] = words[2].strip('"')
+        elif len(words) == 2 and words[0] in ("starts", "renew", "rebind", "preferred-life", "max-life"):
+            lease.setdefault(words[0], int(words[1]))  # the IA's starts first, then the address's
     return lease
 
 
+def duid(text: str) -> str:
+    """A DUID as lowercase two-digit hex bytes (dhclient writes 0:1:..., Kea 00:01:...)."""
+    return ":".join(part.zfill(2) for part in text.strip().lower().split(":"))
+
+
+class DhcpClient6:
+    """One real DHCPv6 client (dhclient -6) on its own macvlan interface.
+
+    Its DUID is DUID-LL from the interface's MAC (-D LL), so a MAC gives a known DUID. The
+    interface gets a fixed link-local address without duplicate address detection: dhclient
+    cannot bind to a tentative one, and /proc/sys (where DAD could be turned off) is
+    read-only in the containers. Addresses it gets are never configured (-sf /bin/true).
+    """
+
+    def __init__(self, lab: Lab, host: str, name: str, parent: str = "eth0", mac: str | None = None):
+        self.lab, self.host, self.name = lab, host, name
+        self.leasefile, self.pidfile = f"/tmp/{name}.leases6", f"/tmp/{name}.pid6"
+        # a random locally administered unicast MAC unless given
+        self.mac = mac or ":".join(f"{b:02x}" for b in [0x02] + list(random.randbytes(5)))
+        octets = [int(part, 16) for part in self.mac.split(":")]
+        eui64 = [octets[0] ^ 2] + octets[1:3] + [0xFF, 0xFE] + octets[3:]
+        link_local = ipaddress.IPv6Address(bytes([0xFE, 0x80] + [0] * 6 + eui64))
+        self.duid = duid("00:03:00:01:" + self.mac)
+        self.lab.check(host, "sh -c " + shlex.quote(
+            f"{self._stop_cmd()}; ip link del {name} 2>/dev/null; rm -f {self.leasefile}; "
+            f"ip link add {name} address {self.mac} link {parent} type macvlan mode bridge && "
+            f"ip link set {name} addrgenmode none && ip addr add {link_local}/64 dev {name} nodad && "
+            f"ip link set {name} up"))
+
+    def _stop_cmd(self) -> str:
+        return f"kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null; rm -f {self.pidfile}"
+
+    def _dhclient(self, timeout: int, fresh: bool) -> str:
+        """Run dhclient -6 once (a fresh lease file, or the one it has); stop the copy it leaves
+        renewing in the background unless asked to leave it; return the lease file."""
+        result = self.lab.run(self.host, "sh -c " + shlex.quote(
+            f"{self._stop_cmd()}; {'rm -f ' + self.leasefile if fresh else 'true'}; "
+            f"timeout {timeout} dhclient -6 -1 -D LL -lf {self.leasefile} -pf {self.pidfile} -sf /bin/true "
+            f"{self.name}; rc=$?; cat {self.leasefile}; exit $rc"))
+        assert result.rc == 0, f"{self.host}/{self.name} ({self.duid}): no DHCPv6 lease within {timeout} s: " \
+                               f"{result.stdout}{result.stderr}"
+        return result.stdout
+
+    def obtain(self, timeout: int = 40) -> dict:
+        """Solicit an address (a fresh client); returns the lease (address, server-id, options, times)."""
+        try:
+            lease = parse_dhclient6_lease(self._dhclient(timeout, fresh=True))
+        finally:  # dhclient stays in the background to renew; the tests renew on their own terms
+            self.lab.run(self.host, self._stop_cmd())
+        assert "address" in lease and "server-id" in lease, lease
+        return lease
+
+    def rebind(self, timeout: int = 20) -> dict:
+        """Rebind the address this client holds, as it does once T2 has passed and its server
+        stayed silent: the lease's start is moved back past T2 (still within its valid
+        lifetime), dhclient confirms it and rebinds at once (a Rebind names no server: any
+        server may extend it). Returns the lease it gets; fails when none comes."""
+        lease = parse_dhclient6_lease(self.lab.check(self.host, f"cat {self.leasefile}"))
+        back = lease["rebind"] + 2
+        assert back < lease["max-life"], f"T2 ({lease['rebind']} s) is not within the valid lifetime: {lease}"
+        moved = f"s/starts [0-9]+;/starts {lease['starts'] - back};/"
+        self.lab.check(self.host, f"sed -i -E {shlex.quote(moved)} {self.leasefile}")
+        self._dhclient(timeout, fresh=False)  # confirms, then rebinds in the background
+
+        def rebound(text: str) -> bool:  # a lease that starts now, not the one moved back
+            return parse_dhclient6_lease(text).get("starts", 0) >= lease["starts"]
+
+        try:
+            last = poll(lambda: self.lab.check(self.host, f"cat {self.leasefile}"), rebound, timeout=timeout)
+        finally:
+            self.lab.run(self.host, self._stop_cmd())
+        assert rebound(last), f"{self.name}: no reply to its Rebind within {timeout} s: {last[-800:]}"
+        return parse_dhclient6_lease(last)
+
+    def remove(self) -> None:
+        self.lab.run(self.host, "sh -c " + shlex.quote(f"{self._stop_cmd()}; ip link del {self.name}"))
+
+
 class DhcpClient:
-    """One real DHCP client (dhclient) with its own macvlan interface, so its own MAC
-    (and, with v6=True, a DHCPv6 client with its own DUID, kept in its lease file).
+    """One real DHCP client (dhclient) with its own macvlan interface, so its own MAC.
 
     obtain() runs dhclient once; renew() runs it again on the same interface and lease
     file, so the client asks for the address it holds (INIT-REBOOT REQUEST) from
     whichever server answers. The address is never configured on the interface.
     """
 
-    def __init__(self, lab: Lab, host: str, name: str, parent: str = "eth0", mac: str | None = None,
-                 v6: bool = False):
-        self.lab, self.host, self.name, self.parent, self.v6 = lab, host, name, parent, v6
+    def __init__(self, lab: Lab, host: str, name: str, parent: str = "eth0", mac: str | None = None):
+        self.lab, self.host, self.name, self.parent = lab, host, name, parent
         self.leasefile, self.pidfile = f"/tmp/{name}.leases", f"/tmp/{name}.pid"
         self.lab.run(host, f"sh -c 'kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null; ip link del {name}; "
                            f"rm -f {self.leasefile}'")
         address = f" address {mac}" if mac else ""
         self.lab.check(host, f"ip link add {name}{address} link {parent} type macvlan mode bridge")
-        if v6:  # a link-local address usable at once: dhclient -6 binds to it
-            self.lab.check(host, f"sysctl -q -w net.ipv6.conf.{name}.accept_dad=0")
         self.lab.check(host, f"ip link set {name} up")
         self.mac = self.lab.check(host, f"cat /sys/class/net/{name}/address").strip()
 
     def _run(self, timeout: int) -> dict:
         self.lab.run(self.host, f"sh -c 'kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null'")
-        family = "-6 " if self.v6 else ""
-        result = self.lab.run(self.host, f"timeout {timeout} dhclient {family}-1 -lf {self.leasefile} "
+        result = self.lab.run(self.host, f"timeout {timeout} dhclient -1 -lf {self.leasefile} "
                                          f"-pf {self.pidfile} -sf /bin/true {self.name}")
-        assert result.rc == 0, f"{self.host}/{self.name} ({self.mac}): no {'DHCPv6 ' if self.v6 else ''}" \
-                               f"lease within {timeout} s: {result.stdout}{result.stderr}"
+        assert result.rc == 0, f"{self.host}/{self.name} ({self.mac}): no lease within {timeout} s: " \
+                               f"{result.stdout}{result.stderr}"
         # dhclient stays in the background to renew; the tests renew on their own terms
         self.lab.run(self.host, f"sh -c 'kill $(cat {self.pidfile} 2>/dev/null) 2>/dev/null'")
         text = self.lab.check(self.host, f"cat {self.leasefile}")
-        lease = parse_dhclient6_lease(text) if self.v6 else parse_dhclient_lease(text)
+        lease = parse_dhclient_lease(text)
         assert "address" in lease, lease
         return lease
 
@@ -192,32 +267,31 @@ class DhcpClient:
 
 
 class DhcpClients:
-    """Fresh DHCP clients on a lab host: every lease() is a new interface with a new MAC."""
+    """Fresh DHCP clients on a lab host: every lease() is a new interface with a new MAC
+    (DHCPv6 clients, DhcpClient6, with v6=True; lease6() gives one either way)."""
 
-    def __init__(self, lab: Lab, host: str, parent: str = "eth0"):
-        self.lab, self.host, self.parent, self.count = lab, host, parent, 0
+    def __init__(self, lab: Lab, host: str, parent: str = "eth0", v6: bool = False):
+        self.lab, self.host, self.parent, self.v6, self.count = lab, host, parent, v6, 0
 
-    def client(self, mac: str | None = None, v6: bool = False) -> DhcpClient:
+    def client(self, mac: str | None = None):
         """A new client (a random MAC unless given) that keeps its interface until remove()."""
         self.count += 1
-        return DhcpClient(self.lab, self.host, f"dh{self.count}", self.parent, mac, v6)
+        if self.v6:
+            return DhcpClient6(self.lab, self.host, f"d6c{self.count}", self.parent, mac)
+        return DhcpClient(self.lab, self.host, f"dh{self.count}", self.parent, mac)
 
-    def lease(self, timeout: int = 30) -> dict:
-        """Obtain a lease on a fresh interface that is removed afterwards; returns the lease options."""
+    def lease(self, timeout: int | None = None) -> dict:
+        """Obtain a lease on a fresh interface that is removed afterwards; returns the lease
+        (IPv4: its options; DHCPv6: the address, server-id, options and times)."""
         client = self.client()
         try:
-            return client.obtain(timeout)
+            return client.obtain(timeout or (40 if self.v6 else 30))
         finally:
             client.remove()
 
-    def lease6(self, timeout: int = 30) -> dict:
-        """Obtain a DHCPv6 lease (IA_NA) as a fresh client (interface, MAC, DUID); returns the
-        address and the dhcp6 options (server-id, name-servers, ...)."""
-        client = self.client(v6=True)
-        try:
-            return client.obtain(timeout)
-        finally:
-            client.remove()
+    def lease6(self, timeout: int = 40) -> dict:
+        """A DHCPv6 lease (IA_NA) as a fresh client (interface, MAC, DUID)."""
+        return DhcpClients(self.lab, self.host, self.parent, v6=True).lease(timeout)
 
 
 def dhcpd_failover_state(lab: Lab, host: str, name: str, key: str, key_name: str = "omapi_key") -> dict:
