@@ -15,6 +15,8 @@ import yaml
 from tests.labkit import REPO, Lab, assert_rejected_before_any_change, drill_tables
 
 ANSWERS = {"1.2.3.4", "1.2.3.5"}
+# the backends' AAAA answers for NAME (2001:db8::/32: documentation data, never routed)
+ANSWERS6 = {"2001:db8::4", "2001:db8::5"}
 NAME = "www.abc.local"
 TLS_NAME = "dns.abc.local"
 CA_ON_CLIENT = "/tmp/hastack-lab-ca.crt"
@@ -27,6 +29,7 @@ class Scenario:
         data = yaml.safe_load((directory / "inventory.yml").read_text())
         self.vars = data["all"]["vars"]
         self.vip = self.vars["hastack_dns_vip"]
+        self.vip6 = self.vars["hastack_dns_vip6"]
         children = data["all"]["children"]
         self.proxies = list(children[variant]["hosts"])
         self.backends = list(children[f"{variant}_backends"]["hosts"])
@@ -36,22 +39,28 @@ class Scenario:
         ca = Path.home() / ".local/share/hastack/lab-ca" / self.vars["lab_name"] / "ca.crt"
         subprocess.run(["podman", "cp", str(ca), f"{self.client}:{CA_ON_CLIENT}"], check=True)
 
-    def query(self, *options: str, server: str | None = None) -> str:
+    def query(self, *options: str, server: str | None = None, qtype: str = "A") -> str:
         """One answer through the VIP (or server) from the client; '' when none."""
         result = self.lab.run(self.client, f"kdig +short +timeout=2 +retry=0 {' '.join(options)} "
-                                           f"@{server or self.vip} {NAME}")
+                                           f"@{server or self.vip} {NAME} {qtype}")
         lines = [line for line in result.stdout.splitlines() if line and not line.startswith(";;")]
         return lines[0].strip() if result.rc == 0 and lines else ""
 
     def tls(self, *options: str) -> tuple[str, ...]:
         return (f"+tls-ca={CA_ON_CLIENT}", f"+tls-hostname={TLS_NAME}", *options)
 
-    def answers(self, count: int, *options: str) -> list[str]:
-        return [self.query(*options) for _ in range(count)]
+    def answers(self, count: int, *options: str, **where) -> list[str]:
+        return [self.query(*options, **where) for _ in range(count)]
+
+    def protocols(self) -> list[tuple[str, ...]]:
+        """kdig options of every protocol the variant serves: TCP, DoT, DoH, and UDP where it has it."""
+        return [("+tcp",), self.tls("+tls"), self.tls("+https")] + ([("+notcp",)] if self.udp else [])
 
 
 def test_the_vip_is_on_the_first_proxy_only(scenario):
-    assert scenario.lab.wait_for_holders(scenario.vip, scenario.proxies, [scenario.proxies[0]]) == [scenario.proxies[0]]
+    for vip in (scenario.vip, scenario.vip6):
+        assert scenario.lab.wait_for_holders(vip, scenario.proxies, [scenario.proxies[0]]) == \
+            [scenario.proxies[0]], vip
 
 
 def test_udp_and_tcp_through_the_vip(scenario):
@@ -70,6 +79,35 @@ def test_dot_and_doh_through_the_vip_verified_against_the_lab_ca(scenario):
     wrong = ("+tls-ca=/etc/ssl/certs/ca-certificates.crt", f"+tls-hostname={TLS_NAME}")
     assert scenario.query(*wrong, "+tls") == ""
     assert scenario.query(*wrong, "+https") == ""
+
+
+def test_a_and_aaaa_through_the_ipv6_vip(scenario):
+    # every protocol the IPv4 VIP serves, on the IPv6 VIP, for both record types
+    for options in scenario.protocols():
+        got = (scenario.query(*options, server=scenario.vip6),
+               scenario.query(*options, server=scenario.vip6, qtype="AAAA"))
+        assert got[0] in ANSWERS and got[1] in ANSWERS6, f"{options} @{scenario.vip6}: A, AAAA {got}"
+    if not scenario.udp:
+        assert scenario.query("+notcp", server=scenario.vip6) == ""
+    # both backends behind the IPv6 VIP too
+    protocol = "+notcp" if scenario.udp else "+tcp"
+    seen = scenario.answers(6, protocol, server=scenario.vip6, qtype="AAAA")
+    assert set(seen) == ANSWERS6, f"{protocol} @{scenario.vip6}: expected both backends, saw {seen}"
+    # a CA that did not sign the certificate is refused on the IPv6 VIP too
+    wrong = ("+tls-ca=/etc/ssl/certs/ca-certificates.crt", f"+tls-hostname={TLS_NAME}", "+tls")
+    assert scenario.query(*wrong, server=scenario.vip6) == ""
+
+
+def answered_through(scenario, vip: str, tries: int = 10) -> list[str]:
+    """A over TCP and AAAA over DoH through vip, retried (bounded: tries x 0.5 s) while the
+    client's neighbour cache follows a moved VIP; the last answers."""
+    got = []
+    for _ in range(tries):
+        got = [scenario.query("+tcp", server=vip), scenario.query(*scenario.tls("+https"), server=vip, qtype="AAAA")]
+        if got[0] in ANSWERS and got[1] in ANSWERS6:
+            break
+        time.sleep(0.5)
+    return got
 
 
 def test_answers_alternate_between_the_backends(scenario):
@@ -116,9 +154,16 @@ def test_a_dead_proxy_node_hands_over_the_vip(scenario):
         assert lab.wait_for_holders(scenario.vip, [backup], [backup], timeout=5) == [backup]
         assert scenario.query("+tcp") in ANSWERS
         assert scenario.query(*scenario.tls("+https")) in ANSWERS
+        # the IPv6 VIP moves with it (VI_DNS6, same VRID and tracking) and answers there
+        assert lab.wait_for_holders(scenario.vip6, [backup], [backup], timeout=5) == [backup]
+        got = answered_through(scenario, scenario.vip6)
+        assert got[0] in ANSWERS and got[1] in ANSWERS6, f"@{scenario.vip6} on {backup}: A, AAAA {got}"
     finally:
         subprocess.run(["podman", "unpause", master], check=True, capture_output=True)
     assert lab.wait_for_holders(scenario.vip, scenario.proxies, [master]) == [master]
+    assert lab.wait_for_holders(scenario.vip6, scenario.proxies, [master]) == [master]
+    got = answered_through(scenario, scenario.vip6)
+    assert got[0] in ANSWERS and got[1] in ANSWERS6, f"@{scenario.vip6} back on {master}: A, AAAA {got}"
 
 
 def test_the_failover_drill(scenario, capsys):
@@ -145,19 +190,25 @@ def test_bad_input_stops_the_play_before_any_host_is_touched(scenario):
                 "virtual_ipaddresses": ["10.99.0.100/24"], "unicast": True}
     if scenario.variant == "dns_lb_haproxy":
         port = ({"haproxy_backend_ports": {"dns": 70000, "dot": 853, "doh": 443}}, "haproxy_backend_ports")
+        ipv6 = ({"haproxy_listen_address6": scenario.vip}, "haproxy_listen_address6")
     elif scenario.variant == "dns_lb_nginx":
         services = dict(scenario.proxy_vars["nginx_stream_services"])
         services["dns_udp"] = dict(services["dns_udp"], backend_port=70000)
         port = ({"nginx_stream_services": services}, "nginx_stream_services.dns_udp.backend_port")
+        ipv6 = ({"nginx_stream_listen_address6": scenario.vip}, "nginx_stream_listen_address6")
     else:
         port = ({"nftables_lb_tcp_ports": [53, 70000]}, "nftables_lb_tcp_ports")
+        # NAT cannot take the IPv6 VIP to IPv4 backends
+        ipv6 = ({"hastack_dns_backends6": dict(scenario.vars["hastack_dns_backends"])}, "hastack_dns_backends6")
     cases = [
         port,
         ({"keepalived_instances": {"VI_DNS": instance}}, "keepalived_instances.VI_DNS.virtual_ipaddresses"),
         ({"hastack_lab_ca": False}, "bind_tls_certificate"),
+        # the proxies' play alone (the backends' play before it checks nothing of this)
+        (*ipv6, scenario.variant),
     ]
     nodes = scenario.proxies + scenario.backends
-    for extra, named in cases:
+    for extra, named, *limit in cases:
         assert_rejected_before_any_change(scenario.lab, scenario.dir / "converge.yml", nodes, extra, named,
                                           "/etc/keepalived/keepalived.conf /etc/bind/named.conf.options "
-                                          "2>/dev/null || true")
+                                          "2>/dev/null || true", *limit)

@@ -319,12 +319,15 @@ def leased_addresses(lab: Lab, host: str, leasefile: str = "/var/lib/misc/dnsmas
 
 
 def assert_rejected_before_any_change(lab: Lab, playbook: Path, nodes: list[str], extra: dict,
-                                      named: str, files: str) -> None:
-    """Converge with bad extra vars: the play must fail naming `named` and change nothing."""
+                                      named: str, files: str, limit: str = "") -> None:
+    """Converge with bad extra vars: the play must fail naming `named` and change nothing.
+
+    limit: run the playbook on these hosts only (--limit), e.g. the play that checks the value.
+    """
     import json
 
     before = {node: lab.check(node, f"sha256sum {files}") for node in nodes}
-    result = lab.playbook(playbook, "-e", json.dumps(extra))
+    result = lab.playbook(playbook, "-e", json.dumps(extra), *(["--limit", limit] if limit else []))
     assert result.returncode != 0, f"the play succeeded with {extra}"
     assert named in result.stdout, f"the message does not name {named}: {result.stdout[-2000:]}"
     assert "changed=0" in result.stdout and "changed=1" not in result.stdout, result.stdout[-2000:]

@@ -25,7 +25,7 @@ SERVICES = "nginx_stream_services"
 BACKENDS = "nginx_stream_backends"
 
 SERVICE_KEYS = {
-    "listen", "protocol", "address", "backend_port", "backends", "balance", "tls", "enabled",
+    "listen", "protocol", "address", "address6", "backend_port", "backends", "balance", "tls", "enabled",
     "proxy_timeout", "proxy_connect_timeout", "proxy_responses", "max_fails", "fail_timeout",
     "reuseport", "next_upstream_tries",
 }
@@ -41,6 +41,7 @@ BALANCE = {
 # the role variable each service setting falls back to
 DEFAULT_VARS = {
     "address": "nginx_stream_listen_address",
+    "address6": "nginx_stream_listen_address6",
     "balance": "nginx_stream_balance",
     "udp_proxy_timeout": "nginx_stream_udp_proxy_timeout",
     "tcp_proxy_timeout": "nginx_stream_tcp_proxy_timeout",
@@ -85,6 +86,38 @@ def _ip(path, value, allow_empty=False):
         return str(netaddr.IPAddress(value.strip("[]")))
     except (netaddr.AddrFormatError, ValueError):
         _fail(path, f"{value!r} is not an IP address")
+
+
+def _ip6(path, value):
+    """An IPv6 listen address: '' for none, '::' for every IPv6 address."""
+    if value in ("", None):
+        return ""
+    if not isinstance(value, str):
+        _fail(path, f"must be an IPv6 address, '::' (every IPv6 address) or empty (no IPv6), got {value!r}")
+    try:
+        address = netaddr.IPAddress(value.strip("[]"))
+    except (netaddr.AddrFormatError, ValueError):
+        address = None
+    if address is None or address.version != 6:
+        _fail(path, f"{value!r} is not an IPv6 address ('::' for every IPv6 address, empty for no IPv6)")
+    return str(address)
+
+
+def _listeners(service):
+    """{(family, address or '*', port, protocol): listen as nginx writes it} of a service's sockets."""
+    found = []
+    for key, listen in (("address", service["listen"]), ("address6", service["listen6"])):
+        address = service[key]
+        if key == "address6" and not address:
+            continue
+        if not address:
+            found.append(((4, "*"), listen))
+        elif ":" in address:
+            found.append(((6, "*" if address == "::" else address), listen))
+        else:
+            found.append(((4, "*" if address == "0.0.0.0" else address), listen))
+    return [((family, address, service["port"], service["protocol"]), listen)
+            for (family, address), listen in found]
 
 
 def _host_port(address, port):
@@ -165,6 +198,8 @@ def _service(name, raw, backends, defaults, tls_material):
 
     value, var = setting("address")
     address = _ip(var, value, allow_empty=True)
+    value, var = setting("address6")
+    address6 = _ip6(var, value)
     backend_port = _int_in(f"{path}.backend_port",
                            raw.get("backend_port", PLAIN_DNS_PORT if tls else listen), 1, 65535)
 
@@ -216,6 +251,8 @@ def _service(name, raw, backends, defaults, tls_material):
         "port": listen,
         "address": address,
         "listen": _host_port(address, listen),
+        "address6": address6,
+        "listen6": _host_port(address6, listen) if address6 else "",
         "tls": tls,
         "backend_port": backend_port,
         "balance": balance,
@@ -244,6 +281,7 @@ def resolve_services(services, backends, defaults, tls_certificate="", tls_key="
     fallback settings keyed like DEFAULT_VARS; tls_certificate/tls_key: paths on the host.
     """
     defaults = dict(defaults or {})
+    defaults.setdefault("address6", "")
     missing = sorted(set(DEFAULT_VARS) - set(defaults))
     if missing:
         raise NginxStreamError(f"defaults: missing {missing}")
@@ -258,12 +296,17 @@ def resolve_services(services, backends, defaults, tls_certificate="", tls_key="
             continue
         service = _service(name, dict(raw) if isinstance(raw, dict) else raw, resolved_backends, defaults,
                            tls_material)
-        for (address, port, protocol), other in seen.items():
-            if port == service["port"] and protocol == service["protocol"] and (
-                    address == service["address"] or "" in (address, service["address"])):
-                _fail(f"{SERVICES}.{name}.listen", f"{service['protocol']} {service['listen']} is also "
-                                                   f"the listen of {other}")
-        seen[(service["address"], service["port"], service["protocol"])] = name
+        mine = _listeners(service)
+        if len({key for key, _ in mine}) != len(mine):
+            _fail(f"{SERVICES}.{name}.address6", f"{service['listen6']} is the service's other listen too "
+                                                 f"(address {service['address']!r})")
+        for (family, address, port, protocol), listen in mine:
+            for (other_family, other_address, other_port, other_protocol), other in seen.items():
+                if (family, port, protocol) == (other_family, other_port, other_protocol) and (
+                        address == other_address or "*" in (address, other_address)):
+                    _fail(f"{SERVICES}.{name}.listen", f"{protocol} {listen} is also the listen of {other}")
+        for key, _ in mine:
+            seen[key] = name
         result.append(service)
     if not result:
         _fail(SERVICES, "no enabled service: the proxy would listen on nothing")

@@ -29,8 +29,13 @@ _DNS_VIP = {
                                 "address family), same tracking."),
 }
 _BACKENDS = {
-    "hastack_dns_backends": (True, "The DNS backends, a dict of name to address."),
+    "hastack_dns_backends": (True, "The DNS backends, a dict of name to address (the proxies reach them "
+                                   "over this address for both VIPs: IPv4 backends serve the IPv6 VIP too)."),
     "hastack_dns_check_name": (False, "A name the backends answer, asked by the health checks."),
+}
+_BACKENDS6 = {
+    "hastack_dns_backends6": (False, "The DNS backends' IPv6 addresses, a dict of name to address: needed with "
+                                     "hastack_dns_vip6, because NAT does not translate IPv4 to IPv6."),
 }
 _DHCP_SUBNETS = {
     "hastack_dhcp_subnets": (True, "The DHCP subnets the pair serves, a dict of name to subnet, "
@@ -59,7 +64,8 @@ INTENT = {
     },
     "dns_lb_haproxy": dict(_DNS_VIP, **_BACKENDS),
     "dns_lb_nginx": dict(_DNS_VIP, **_BACKENDS),
-    "dns_lb_nftables": dict(_DNS_VIP, hastack_dns_backends=_BACKENDS["hastack_dns_backends"]),
+    "dns_lb_nftables": dict(_DNS_VIP, hastack_dns_backends=(True, "The DNS backends, a dict of name to "
+                                                                  "IPv4 address."), **_BACKENDS6),
     "dns_lb_lvs_dr": dict(_DNS_VIP, **_BACKENDS),
     "dhcpd_failover": dict(_DHCP_SUBNETS),
     "kea_ha": dict(_DHCP_SUBNETS),
@@ -151,6 +157,32 @@ def _backends(hostvars, variant):
     if not isinstance(backends, dict) or not backends:
         raise WiringError("hastack_dns_backends: must be a non-empty dict of name to address")
     return dict(backends)
+
+
+def _backends6(hostvars, variant):
+    """hastack_dns_backends6 as a list of IPv6 addresses; required with the IPv6 VIP."""
+    backends = hostvars.get("hastack_dns_backends6")
+    if backends is None or backends == "" or backends == {}:
+        raise WiringError(f"hastack_dns_backends6: variant {variant} needs it with hastack_dns_vip6 "
+                          f"({INTENT[variant]['hastack_dns_backends6'][1]})")
+    if not isinstance(backends, dict):
+        raise WiringError(f"hastack_dns_backends6: must be a non-empty dict of name to IPv6 address, "
+                          f"got {backends!r}")
+    addresses = []
+    for name, raw in backends.items():
+        try:
+            address = netaddr.IPAddress(str(raw))
+        except (netaddr.AddrFormatError, ValueError, TypeError):
+            address = None
+        if address is None or address.version != 6:
+            raise WiringError(f"hastack_dns_backends6.{name}: {raw!r} is not an IPv6 address")
+        if address.is_link_local() or address.is_multicast():
+            raise WiringError(f"hastack_dns_backends6.{name}: {address} is link-local or multicast; "
+                              f"DNAT needs the backend's global (ULA or public) address")
+        addresses.append(str(address))
+    if len(set(addresses)) != len(addresses):
+        raise WiringError(f"hastack_dns_backends6: lists an address twice: {addresses}")
+    return addresses
 
 
 def _track_file(name, path):
@@ -273,7 +305,10 @@ def _proxy(prefix, down):
         }
         if prefix == "haproxy" and hostvars.get("hastack_dns_check_name"):
             wiring["haproxy_check_name"] = hostvars["hastack_dns_check_name"]
-        add_vip6(wiring, hostvars, variant, "VI_DNS", host)
+        vip6 = add_vip6(wiring, hostvars, variant, "VI_DNS", host)
+        if vip6:
+            # the proxy ends the client's connection: IPv4 backends serve the IPv6 VIP too
+            wiring[f"{prefix}_listen_address6"] = vip6
         return wiring
     return derive
 
@@ -287,7 +322,16 @@ def _nftables(hostvars, variant, peers, host):
         "nftables_lb_backends": list(_backends(hostvars, variant).values()),
         "keepalived_instances": {"VI_DNS": _instance(cidr, iface, vrid, peers)},
     }
-    add_vip6(wiring, hostvars, variant, "VI_DNS", host)
+    if hostvars.get("hastack_dns_vip6"):
+        # NAT keeps the address family: the IPv6 VIP needs the backends' IPv6 addresses
+        backends6 = _backends6(hostvars, variant)
+        vip6 = add_vip6(wiring, hostvars, variant, "VI_DNS", host)
+        iface6 = wiring["keepalived_instances"]["VI_DNS6"]["interface"]
+        if iface6 != iface:
+            raise WiringError(f"hastack_dns_vip6: {vip6} is on {iface6}, hastack_dns_vip on {iface}; "
+                              f"nftables_lb DNATs on one interface")
+        wiring["nftables_lb_vip6"] = vip6
+        wiring["nftables_lb_backends6"] = backends6
     return wiring
 
 
@@ -347,16 +391,21 @@ WIRING = {
     "gateway_vrrp": ["keepalived_sysctls", "dnsmasq_dhcp_router", "keepalived_sync_groups",
                      *_DNSMASQ_VIP, "dnsmasq_ra_enabled", "dnsmasq_ra_source",
                      "keepalived_track_files", "keepalived_instances"],
-    "dns_lb_haproxy": ["haproxy_backends", "haproxy_listen_address", "haproxy_nonlocal_bind",
-                       "haproxy_check_name", "keepalived_track_files", "keepalived_instances"],
-    "dns_lb_nginx": ["nginx_stream_backends", "nginx_stream_listen_address", "nginx_stream_nonlocal_bind",
-                     "keepalived_track_files", "keepalived_instances"],
-    "dns_lb_nftables": ["nftables_lb_vip", "nftables_lb_interface", "nftables_lb_backends",
-                        "keepalived_instances"],
+    "dns_lb_haproxy": ["haproxy_backends", "haproxy_listen_address", "haproxy_listen_address6",
+                       "haproxy_nonlocal_bind", "haproxy_check_name", "keepalived_track_files",
+                       "keepalived_instances"],
+    "dns_lb_nginx": ["nginx_stream_backends", "nginx_stream_listen_address", "nginx_stream_listen_address6",
+                     "nginx_stream_nonlocal_bind", "keepalived_track_files", "keepalived_instances"],
+    "dns_lb_nftables": ["nftables_lb_vip", "nftables_lb_vip6", "nftables_lb_interface", "nftables_lb_backends",
+                        "nftables_lb_backends6", "keepalived_instances"],
     "dns_lb_lvs_dr": ["keepalived_instances", "keepalived_virtual_servers", "keepalived_dns_check_name"],
     "dhcpd_failover": ["dhcpd_failover_subnets"],
     "kea_ha": ["kea_ha_subnets"],
 }
+# Derived only from an optional intent variable (the IPv6 VIP, the check name): an
+# inventory that wires everything else itself needs no intent for them either.
+OPTIONAL_WIRING = {"haproxy_check_name", "haproxy_listen_address6", "nginx_stream_listen_address6",
+                   "nftables_lb_vip6", "nftables_lb_backends6", "dnsmasq_ra_enabled", "dnsmasq_ra_source"}
 
 
 def variant_wiring(variant, hostvars, peers, host=""):
@@ -375,7 +424,7 @@ def missing_wiring(variant, hostvars, peers, host=""):
 
     An inventory that sets every wiring variable itself needs no intent variables.
     """
-    if variant in WIRING and all(name in hostvars for name in WIRING[variant]):
+    if variant in WIRING and all(name in hostvars for name in WIRING[variant] if name not in OPTIONAL_WIRING):
         return {}
     wiring = variant_wiring(variant, hostvars, peers, host)
     return {name: value for name, value in wiring.items() if name not in hostvars}

@@ -99,6 +99,35 @@ def test_listen_address_from_the_default_or_the_service_ipv6_in_brackets():
     assert six["dns_tcp"]["servers"][0]["address"] == "[fd00::21]:53"
 
 
+def test_every_service_listens_on_the_ipv6_address_too_and_reaches_the_same_backends():
+    services = by_name(plan(defaults={"address": "10.0.0.100", "address6": "fd00:10::100"}))
+    for name, port in (("dns_udp", 53), ("dns_tcp", 53), ("dot", 853), ("doh", 443)):
+        assert (services[name]["listen"], services[name]["listen6"]) == \
+            (f"10.0.0.100:{port}", f"[fd00:10::100]:{port}"), name
+        # the proxy translates families: IPv4 backends behind the IPv6 listen
+        assert services[name]["servers"][0]["address"] == f"10.0.0.21:{port}", name
+    assert by_name(plan())["dns_udp"]["listen6"] == ""
+    every = by_name(plan(changed("dot", address6="::")))
+    assert (every["dot"]["listen6"], every["doh"]["listen6"]) == ("[::]:853", "")
+    # 53 on every IPv4 address and on every IPv6 address: two families, no conflict
+    plan({"a": {"listen": 53, "address6": "::"}, "b": {"listen": 54, "address6": "fd00::1"}})
+
+
+@pytest.mark.parametrize("services,defaults,match", [
+    (SEED, {"address6": "10.0.0.100"},
+     r"nginx_stream_listen_address6: '10\.0\.0\.100' is not an IPv6 address"),
+    (changed("dot", address6="fd00::zz"), {}, r"nginx_stream_services\.dot\.address6: 'fd00::zz' is not an IPv6"),
+    (changed("dot", address6=["fd00::1"]), {}, r"nginx_stream_services\.dot\.address6: must be an IPv6 address"),
+    ({"a": {"listen": 53, "address": "10.0.0.5", "address6": "::"},
+      "b": {"listen": 53, "address": "10.0.0.6", "address6": "fd00::5"}}, {},
+     r"nginx_stream_services\.b\.listen: tcp \[fd00::5\]:53 is also the listen of a"),
+    ({"a": {"listen": 53, "address": "fd00::5", "address6": "fd00::5"}}, {},
+     r"nginx_stream_services\.a\.address6: \[fd00::5\]:53 is the service's other listen too"),
+])
+def test_bad_ipv6_listen_addresses_name_the_variable(services, defaults, match):
+    fails(match, services, defaults=defaults)
+
+
 def test_tls_ends_on_the_proxy_and_goes_on_as_plain_dns_tcp_53():
     services = by_name(plan(changed("dot", tls=True), tls_certificate="/c.pem", tls_key="/k.pem"))
     assert services["dot"]["tls"] is True and services["dot"]["backend_port"] == 53

@@ -165,6 +165,7 @@ def dual(v4="10.0.0.11/24", v6="fd00:10::11/64", **more):
 
 
 DNS6 = dict(DNS, ansible_facts=dual(), hastack_dns_vip6="fd00:10::100")
+BACKENDS6 = {"be1": "fd00:10::21", "be2": "fd00:10::22"}
 
 
 def test_an_ipv6_vip_becomes_a_twin_instance_with_the_same_vrid_and_tracking():
@@ -234,12 +235,67 @@ def test_active_standby_hands_out_the_ipv6_vip_as_dns_server_too():
 
 def test_split_roles_and_proxies_get_their_ipv6_twins():
     hv = dict(DNS6, hastack_dhcp_vip="10.0.0.101", hastack_dhcp_vrid=31, hastack_dhcp_vip6="fd00:10::101",
-              hastack_dns_backends=BACKENDS)
+              hastack_dns_backends=BACKENDS, hastack_dns_backends6=BACKENDS6)
     split = variant_wiring("dnsmasq_split_roles", hv, PEERS, "n1")["keepalived_instances"]
     assert sorted(split) == ["VI_DHCP", "VI_DHCP6", "VI_DNS", "VI_DNS6"]
     assert split["VI_DHCP6"]["master"] == "n2"
     for variant in ("dns_lb_haproxy", "dns_lb_nginx", "dns_lb_nftables"):
         assert "VI_DNS6" in variant_wiring(variant, hv, PEERS, "n1")["keepalived_instances"], variant
+
+
+@pytest.mark.parametrize("variant,prefix", [("dns_lb_haproxy", "haproxy"), ("dns_lb_nginx", "nginx_stream")])
+def test_proxies_listen_on_the_ipv6_vip_too_with_the_same_backends(variant, prefix):
+    wiring = variant_wiring(variant, dict(DNS6, hastack_dns_backends=BACKENDS), PEERS, "n1")
+    assert (wiring[f"{prefix}_listen_address"], wiring[f"{prefix}_listen_address6"]) == ("10.0.0.100", "fd00:10::100")
+    # the proxy ends the client's connection: the IPv4 backends serve the IPv6 VIP
+    assert wiring[f"{prefix}_backends"] == BACKENDS
+    assert wiring["keepalived_instances"]["VI_DNS6"]["track_files"] == \
+        wiring["keepalived_instances"]["VI_DNS"]["track_files"]
+    assert f"{prefix}_listen_address6" not in variant_wiring(variant, dict(DNS, hastack_dns_backends=BACKENDS),
+                                                             PEERS, "n1")
+
+
+def test_nftables_dnats_the_ipv6_vip_to_the_ipv6_backends():
+    wiring = variant_wiring("dns_lb_nftables", dict(DNS6, hastack_dns_backends=BACKENDS,
+                                                    hastack_dns_backends6=BACKENDS6), PEERS, "n1")
+    assert (wiring["nftables_lb_vip6"], wiring["nftables_lb_backends6"]) == ("fd00:10::100",
+                                                                             ["fd00:10::21", "fd00:10::22"])
+    assert wiring["nftables_lb_backends"] == ["10.0.0.21", "10.0.0.22"]
+    assert wiring["keepalived_instances"]["VI_DNS6"]["virtual_ipaddresses"] == ["fd00:10::100/64"]
+    assert set(wiring) <= set(WIRING["dns_lb_nftables"])
+    without = variant_wiring("dns_lb_nftables", dict(DNS, hastack_dns_backends=BACKENDS), PEERS, "n1")
+    assert "nftables_lb_vip6" not in without and "VI_DNS6" not in without["keepalived_instances"]
+
+
+@pytest.mark.parametrize("backends6,message", [
+    (None, "hastack_dns_backends6: variant dns_lb_nftables needs it with hastack_dns_vip6 "
+           r"\(The DNS backends' IPv6 addresses.*NAT does not translate IPv4 to IPv6"),
+    ({}, "hastack_dns_backends6: variant dns_lb_nftables needs it with hastack_dns_vip6"),
+    (["fd00:10::21"], r"hastack_dns_backends6: must be a non-empty dict of name to IPv6 address"),
+    ({"be1": "10.0.0.21"}, r"hastack_dns_backends6.be1: '10.0.0.21' is not an IPv6 address"),
+    ({"be1": "fe80::21"}, r"hastack_dns_backends6.be1: fe80::21 is link-local or multicast"),
+    ({"be1": "fd00:10::21", "be2": "fd00:10:0::21"}, r"hastack_dns_backends6: lists an address twice"),
+])
+def test_nftables_refuses_an_ipv6_vip_without_ipv6_backends_by_name(backends6, message):
+    hostvars = dict(DNS6, hastack_dns_backends=BACKENDS)
+    if backends6 is not None:
+        hostvars["hastack_dns_backends6"] = backends6
+    with pytest.raises(WiringError, match=message):
+        variant_wiring("dns_lb_nftables", hostvars, PEERS, "n1")
+
+
+def test_nftables_refuses_an_ipv6_vip_on_another_interface():
+    hv = dict(DNS6, ansible_facts=dual(eth1="10.0.1.11/24"), hastack_dns_backends=BACKENDS,
+              hastack_dns_backends6=BACKENDS6)
+    hv["ansible_facts"]["eth1"]["ipv6"] = [{"address": "fd00:11::11", "prefix": "64", "scope": "global"}]
+    with pytest.raises(WiringError, match="hastack_dns_vip6: fd00:11::100 is on eth1, hastack_dns_vip on eth0"):
+        variant_wiring("dns_lb_nftables", dict(hv, hastack_dns_vip6="fd00:11::100"), PEERS, "n1")
+
+
+def test_an_inventory_that_wires_a_proxy_itself_needs_no_optional_intent():
+    own = {name: "own" for name in WIRING["dns_lb_haproxy"]
+           if name not in ("haproxy_check_name", "haproxy_listen_address6")}
+    assert missing_wiring("dns_lb_haproxy", dict(LAN, **own), PEERS) == {}
 
 
 @pytest.mark.parametrize("hostvars,message", [

@@ -29,6 +29,9 @@ from tests.labkit import (  # noqa: E402
 
 CLIENT = "hastack-mol-bind-client"
 BACKENDS = {"hastack-mol-bind1": ("10.213.50.11", "1.2.3.4"), "hastack-mol-bind2": ("10.213.50.12", "1.2.3.5")}
+# each backend's IPv6 address and its AAAA answer for NAME
+BACKENDS6 = {"hastack-mol-bind1": ("fd00:213:50::11", "2001:db8::4"),
+             "hastack-mol-bind2": ("fd00:213:50::12", "2001:db8::5")}
 NAME = "www.abc.local"
 VIP, SERVICE_NAME = "10.213.50.100", "dns.abc.local"
 CA = "/etc/hastack/tls/ca.crt"  # on the client, from lab_ca's trust entry point
@@ -50,10 +53,11 @@ def serial(lab, address: str) -> int:
 
 def test_named_listens_on_53_853_443_as_user_bind(lab, nodes):
     for node in nodes:
-        address = BACKENDS[node][0]
+        address, address6 = BACKENDS[node][0], BACKENDS6[node][0]
         for proto, port in (("u", 53), ("t", 53), ("t", 853), ("t", 443)):
             local = [line.split()[3] for line in lab.check(node, f"ss -Hln{proto}").splitlines()]
             assert f"{address}:{port}" in local, f"{node}: nothing on {proto}/{port}: {local}"
+            assert f"[{address6}]:{port}" in local, f"{node}: nothing on IPv6 {proto}/{port}: {local}"
         user = lab.check(node, f"ps -o user= -p {main_pid(lab, node, 'named')}").strip()
         assert user == "bind", f"{node}: named runs as {user}"
 
@@ -63,6 +67,14 @@ def test_each_backend_answers_its_own_address(lab, transport):
     for address, answer in BACKENDS.values():
         assert dig(lab, CLIENT, address, NAME, transport) == answer, f"{transport} @{address}"
         assert dig(lab, CLIENT, address, f"mail.{NAME.split('.', 1)[1]}", transport, "MX") == "10 www.abc.local."
+
+
+@pytest.mark.parametrize("transport", ["+notcp", "+tcp", "+tls", "+https"], ids=["UDP", "TCP", "DoT", "DoH"])
+def test_each_backend_answers_a_and_aaaa_on_its_ipv6_address(lab, transport):
+    for node, (address6, answer6) in BACKENDS6.items():
+        options = (transport, *tls(node)) if transport in ("+tls", "+https") else (transport,)
+        got = (kdig(lab, CLIENT, address6, NAME, *options, qtype="AAAA"), kdig(lab, CLIENT, address6, NAME, *options))
+        assert got == (answer6, BACKENDS[node][1]), f"{transport} @{address6}: AAAA, A {got}"
 
 
 @pytest.mark.parametrize("transport", ["+tls", "+https"], ids=["DoT", "DoH"])
@@ -128,7 +140,7 @@ def test_zone_listener_and_certificate_changes_are_reloads_not_restarts(lab, nod
     zones = json.loads(json.dumps(ZONES))
     zones["abc.local"]["records"].append({"name": "new", "type": "A", "value": "10.213.50.77"})
     extra = {"bind_zones": zones, "bind_doh_enabled": False,
-             "lab_ca_extra_sans": [f"IP:{VIP}", f"DNS:{SERVICE_NAME}", "DNS:new.abc.local"]}
+             "lab_ca_extra_sans": [f"IP:{VIP}", "IP:fd00:213:50::100", f"DNS:{SERVICE_NAME}", "DNS:new.abc.local"]}
     result = lab.playbook(CONVERGE, "-v", "-e", json.dumps(extra))
     assert result.returncode == 0, result.stdout[-3000:]
     assert "PRIVATE KEY" not in result.stdout, "key material in the play's output"
@@ -167,7 +179,11 @@ def test_a_second_converge_changes_nothing(lab, nodes):
     ({"bind_host_records": {"abc.lcoal": [{"name": "www", "type": "A", "value": "1.2.3.6"}]}},
      "bind_host_records['abc.lcoal']"),
     ({"lab_ca_extra_sans": ["VIP:10.213.50.100"]}, "lab_ca_extra_sans"),
-], ids=["DoT without certificate", "bad record", "records for a zone that is not there", "bad SAN"])
+    ({"bind_listen_addresses6": ["10.213.50.11"]}, "bind_listen_addresses6"),
+    ({"bind_zones": {"abc.local": {"records": [{"name": "www", "type": "AAAA", "value": "1.2.3.4"}]}}},
+     "bind_zones['abc.local'].records[0].value"),
+], ids=["DoT without certificate", "bad record", "records for a zone that is not there", "bad SAN",
+        "IPv4 address in the IPv6 listen", "IPv4 address in an AAAA record"])
 def test_bad_input_stops_the_play_before_any_host_is_touched(lab, nodes, extra, named):
     assert_rejected_before_any_change(lab, CONVERGE, nodes, extra, named,
                                       "/etc/bind/named.conf.options /etc/bind/named.conf.local "

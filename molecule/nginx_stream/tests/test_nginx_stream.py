@@ -47,10 +47,10 @@ def address(lab, host):
     return lab.addresses[host]["lan"]
 
 
-def query(lab, proxy, tcp=False):
-    """One answer for NAME through a proxy from the client ('' when none)."""
+def query(lab, proxy, tcp=False, server=None):
+    """One answer for NAME through a proxy (or its address server) from the client ('' when none)."""
     result = lab.run(CLIENT, f"dig +time=2 +tries=1 +short {'+tcp' if tcp else '+notcp'} "
-                             f"@{address(lab, proxy)} {NAME}")
+                             f"@{server or address(lab, proxy)} {NAME}")
     lines = [line for line in result.stdout.splitlines() if line and not line.startswith(";")]
     return lines[0].strip() if result.rc == 0 and lines else ""
 
@@ -81,6 +81,15 @@ def converge_proxies(lab, extra):
 def test_udp_and_tcp_are_answered_through_each_proxy(lab, proxy):
     assert query(lab, proxy) in ANSWERS, f"{proxy}: no UDP answer"
     assert query(lab, proxy, tcp=True) in ANSWERS, f"{proxy}: no TCP answer"
+
+
+def test_the_source_proxy_listens_on_its_ipv6_address_too_in_front_of_ipv4_backends(lab):
+    address6 = lab.addresses6[SOURCE]["lan"]
+    for proto, port in (("u", 53), ("t", 53), ("t", 853), ("t", 443)):
+        local = [line.split()[3] for line in lab.check(SOURCE, f"ss -Hln{proto}").splitlines()]
+        assert f"[{address6}]:{port}" in local, f"{SOURCE}: nothing on IPv6 {proto}/{port}: {local}"
+    seen = [query(lab, SOURCE, tcp, server=address6) for tcp in (False, False, True, True)]
+    assert set(seen) == ANSWERS, f"@{address6}: expected both IPv4 backends over UDP and TCP, saw {seen}"
 
 
 @pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
