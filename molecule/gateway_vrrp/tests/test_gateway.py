@@ -51,17 +51,19 @@ def test_first_router_holds_both_vips(lab, routers):
 
 def router_advertisements(lab):
     """The RAs the client receives within 2 s of a router solicitation (rdisc6), one
-    dict per advertising router: source, prefix, flags, DNS server."""
+    dict per advertising router (its last RA: a router that has just started may send an
+    unsolicited one beside its answer): source, prefix, flags, DNS server."""
     out = lab.check(CLIENT, "rdisc6 -m -n -w 2000 -r 1 eth0")
-    adverts, current = [], {}
+    adverts, current = {}, {}
     for line in out.splitlines():
         key, _, value = (part.strip() for part in line.partition(":"))
         if key in ("Stateful address conf.", "Prefix", "Recursive DNS server", "Router lifetime"):
             current[key] = value.split()[0]
         elif line.startswith(" from "):
-            adverts.append(dict(current, source=line.split()[1]))
+            source = line.split()[1]
+            adverts[source] = dict(current, source=source)
             current = {}
-    return adverts
+    return list(adverts.values())
 
 
 def test_only_the_master_advertises_the_prefix_from_the_virtual_router_address(lab, routers):
