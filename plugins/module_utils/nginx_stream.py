@@ -297,7 +297,7 @@ def resolve_services(services, backends, defaults, tls_certificate="", tls_key="
         service = _service(name, dict(raw) if isinstance(raw, dict) else raw, resolved_backends, defaults,
                            tls_material)
         mine = _listeners(service)
-        if len({key for key, _ in mine}) != len(mine):
+        if len({key for key, dummy in mine}) != len(mine):
             _fail(f"{SERVICES}.{name}.address6", f"{service['listen6']} is the service's other listen too "
                                                  f"(address {service['address']!r})")
         for (family, address, port, protocol), listen in mine:
@@ -305,7 +305,7 @@ def resolve_services(services, backends, defaults, tls_certificate="", tls_key="
                 if (family, port, protocol) == (other_family, other_port, other_protocol) and (
                         address == other_address or "*" in (address, other_address)):
                     _fail(f"{SERVICES}.{name}.listen", f"{protocol} {listen} is also the listen of {other}")
-        for key, _ in mine:
+        for key, dummy in mine:
             seen[key] = name
         result.append(service)
     if not result:
