@@ -22,6 +22,7 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import (
     _address,
     _fail,
     check_disjoint,
+    claim,
     in_range,
     pool_bounds,
     reservation,
@@ -115,11 +116,8 @@ def _reservation(path, res, family, seen_macs, seen_ips, seen_duids):
         return mac, "", ip
     duid = _duid(f"{path}.duid", res["duid"])
     ip = _address(f"{path}.ip", res["ip"])
-    if duid in seen_duids:
-        _fail(f"{path}.duid", f"{duid} is reserved twice (also {seen_duids[duid]})")
-    if str(ip) in seen_ips:
-        _fail(f"{path}.ip", f"{ip} is reserved twice (also {seen_ips[str(ip)]})")
-    seen_duids[duid], seen_ips[str(ip)] = path, path
+    claim(f"{path}.duid", duid, seen_duids, path)
+    claim(f"{path}.ip", str(ip), seen_ips, path)
     return "", duid, ip
 
 

@@ -101,12 +101,17 @@ def reservation(path, res, seen_macs, seen_ips):
     except (netaddr.AddrFormatError, ValueError, TypeError):
         _fail(f"{path}.mac", f"{res['mac']!r} is not a MAC address")
     ip = _address(f"{path}.ip", res["ip"])
-    if mac in seen_macs:
-        _fail(f"{path}.mac", f"{mac} is reserved twice (also {seen_macs[mac]})")
-    if str(ip) in seen_ips:
-        _fail(f"{path}.ip", f"{ip} is reserved twice (also {seen_ips[str(ip)]})")
-    seen_macs[mac], seen_ips[str(ip)] = path, path
+    claim(f"{path}.mac", mac, seen_macs, path)
+    claim(f"{path}.ip", str(ip), seen_ips, path)
     return mac, ip
+
+
+def claim(path, value, seen, owner):
+    """Record value (a MAC, DUID or address) as reserved by owner; fails at path, naming the
+    earlier owner, when it was reserved before."""
+    if value in seen:
+        _fail(path, f"{value} is reserved twice (also {seen[value]})")
+    seen[value] = owner
 
 
 def in_range(address, start, end):

@@ -44,8 +44,9 @@ def test_the_seed_subnet():
     assert lan["routers"] == ["10.18.33.254"] and lan["domain_name"] == "lab.example"
 
 
-def _with(path, value):
-    subnets = copy.deepcopy(SUBNETS)
+def _with(path, value, base=None):
+    """A deep copy of base (SUBNETS) with the value at path replaced."""
+    subnets = copy.deepcopy(SUBNETS if base is None else base)
     node = subnets
     for key in path[:-1]:
         node = node[key]
@@ -274,12 +275,7 @@ def test_ipv6_ranges_split_for_load_balancing():
 
 
 def _with6(path, value):
-    subnets = copy.deepcopy(SUBNETS6)
-    node = subnets
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return subnets
+    return _with(path, value, SUBNETS6)
 
 
 @pytest.mark.parametrize("subnets,message", [
