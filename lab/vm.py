@@ -14,7 +14,8 @@ built with mmdebstrap and a copy-on-write overlay per VM.
     vm.py status SPEC        one line per VM: state and addresses
 
 SPEC is the same Ansible YAML inventory as for lab/lab.py (lab_name, lab_networks,
-lab_addresses). The inventory connects with ssh as root to each VM's first address
+lab_addresses; lab_networks6 and lab_addresses6 for a dual-stack lab: each VM gets its
+IPv6 address on the same interface, from the kernel command line like the IPv4 one). The inventory connects with ssh as root to each VM's first address
 with the lab key (ansible_host, ansible_ssh_private_key_file: see `vm.py status`).
 
 Safety: each lab network is a bridge of its own with no uplink; an nftables table
@@ -267,6 +268,9 @@ def start_vm(spec: dict, host: dict, image: dict[str, Path]) -> None:
     for index, (key, address) in enumerate(host["networks"].items()):
         prefix = ipaddress.ip_network(spec["networks"][key]["subnet"]).prefixlen
         nets.append(f"eth{index}:{address}/{prefix}")
+        if key in host["networks6"]:  # the IPv6 address (lab_addresses6) on the same interface
+            prefix6 = ipaddress.ip_network(spec["networks"][key]["subnet6"]).prefixlen
+            nets.append(f"eth{index}:{host['networks6'][key]}/{prefix6}")
         tap = tap_name(lab, name, key)
         ensure_tap(tap, bridge_name(lab, key))
         devices += ["-netdev", f"tap,id=n{index},ifname={tap},script=no,downscript=no",
@@ -278,7 +282,7 @@ def start_vm(spec: dict, host: dict, image: dict[str, Path]) -> None:
          "-serial", f"file:{directory / 'console.log'}", "-no-reboot",
          "-kernel", str(image["kernel"]), "-initrd", str(image["initrd"]), "-append", append,
          "-drive", f"file={overlay},if=virtio,format=qcow2,cache=unsafe", *devices], capture=True)
-    log(f"vm {name} {' '.join(host['networks'].values())}")
+    log(f"vm {name} {' '.join([*host['networks'].values(), *host['networks6'].values()])}")
 
 
 def wait_for_boot(spec: dict, timeout: float = BOOT_TIMEOUT) -> None:
@@ -360,7 +364,8 @@ def cmd_status(args) -> None:
     spec = load_spec(args.spec)
     for host in spec["hosts"]:
         pid = pid_of(lab_dir(spec["lab"]) / host["name"] / "qemu.pid")
-        print(f"{host['name']}: {'running' if pid else 'absent'} {' '.join(host['networks'].values())}")
+        addresses = [*host["networks"].values(), *host["networks6"].values()]
+        print(f"{host['name']}: {'running' if pid else 'absent'} {' '.join(addresses)}")
     print(f"ssh key: {KEY}")
 
 

@@ -1,9 +1,11 @@
 """What the LVS-DR scenarios (full and reduced) check through IPVS on the VM lab: queries
 from the client VM (never from a director: DR's loopback problem) and the pools the
-directors hold (ipvsadm -Ln)."""
+directors hold (ipvsadm -Ln), for the IPv4 VIP and the IPv6 one."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 
 import pytest
@@ -12,17 +14,22 @@ from tests.labkit import Lab, kdig, poll
 
 
 class LvsDr:
+    """One VIP (IPv4 or IPv6) of an LVS-DR lab: its real servers' addresses of that family."""
+
     def __init__(self, lab: Lab, vip: str, client: str, name: str, real_servers: dict[str, str]):
         self.lab, self.vip, self.client, self.name = lab, vip, client, name
         self.real_servers = real_servers  # host: address
+        # ipvsadm -Ln writes an IPv6 address in brackets: [fd00::100]:53
+        self.service = f"[{vip}]:53" if ipaddress.ip_address(vip).version == 6 else f"{vip}:53"
 
-    def query(self, tcp: bool) -> str:
+    def query(self, tcp: bool, qtype: str = "A") -> str:
         """The first answer of one query through the VIP, or '' when none came (no retry:
         a lost query counts; 5 s, because the VMs are emulated)."""
-        return kdig(self.lab, self.client, self.vip, self.name, "+tcp" if tcp else "+notcp", timeout=5, retry=0)
+        return kdig(self.lab, self.client, self.vip, self.name, "+tcp" if tcp else "+notcp", qtype=qtype,
+                    timeout=5, retry=0)
 
-    def answers(self, count: int, tcp: bool) -> list[str]:
-        return [self.query(tcp) for _ in range(count)]
+    def answers(self, count: int, tcp: bool, qtype: str = "A") -> list[str]:
+        return [self.query(tcp, qtype) for _ in range(count)]
 
     def pool(self, director: str) -> dict[str, set[str]]:
         """The real servers IPVS holds per virtual service of the VIP ({'UDP': {...}, 'TCP': {...}})."""
@@ -30,40 +37,63 @@ class LvsDr:
         current = None
         for line in self.lab.check(director, "ipvsadm -Ln").splitlines():
             fields = line.split()
-            if fields and fields[0] in ("UDP", "TCP") and fields[1] == f"{self.vip}:53":
-                current = fields[0]
-                services[current] = set()
+            if fields and fields[0] in ("UDP", "TCP"):
+                current = fields[0] if fields[1] == self.service else None
+                if current:
+                    services[current] = set()
             elif current and fields and fields[0] == "->" and fields[1] != "RemoteAddress:Port":
-                services[current].add(fields[1].rsplit(":", 1)[0])
+                services[current].add(fields[1].rsplit(":", 1)[0].strip("[]"))
         return services
+
+    def neighbour_advertisers(self, address: str | None = None) -> list[str]:
+        """The MAC addresses that answer the client's neighbour solicitation for the IPv6 VIP
+        (or another address; ndisc6 -m: every answer within 1 s, one solicitation; [] when
+        none answers)."""
+        result = self.lab.run(self.client, f"ndisc6 -m -n -r 1 -w 1000 {address or self.vip} eth0")
+        return sorted(mac.lower() for mac in re.findall(r"Target link-layer address:\s+(\S+)", result.stdout))
 
     def full_pool(self) -> dict[str, set[str]]:
         every = set(self.real_servers.values())
         return {"UDP": every, "TCP": set(every)}
 
-    def assert_alternating(self, answers: set[str], tcp: bool, count: int = 6) -> None:
-        seen = self.answers(count, tcp)
+    def assert_alternating(self, answers: set[str], tcp: bool, count: int = 6, qtype: str = "A") -> None:
+        seen = self.answers(count, tcp, qtype)
         assert set(seen) == answers and all(a != b for a, b in zip(seen, seen[1:])), seen
 
-    def assert_dead_server_leaves_the_pool(self, director: str, dead: str, remaining_answer: str) -> None:
-        """Stop named on `dead`: it leaves both pools, every query is answered by the other
-        server, and it is back in both pools once named runs again."""
+    def assert_left(self, director: str, dead: str, remaining_answer: str) -> None:
+        """dead's address is out of both pools and every query is answered by the other server."""
         address = self.real_servers[dead]
-        self.lab.check(dead, "systemctl stop named")
-        try:
-            left = poll(lambda: self.pool(director), lambda p: all(address not in s for s in p.values()),
-                        timeout=30, interval=1)
-            assert all(address not in servers for servers in left.values()), left
-            assert self.answers(6, False) + self.answers(6, True) == [remaining_answer] * 12
-        finally:
-            self.lab.check(dead, "systemctl start named")
+        left = poll(lambda: self.pool(director), lambda p: all(address not in s for s in p.values()),
+                    timeout=30, interval=1)
+        assert all(address not in servers for servers in left.values()), left
+        assert self.answers(6, False) + self.answers(6, True) == [remaining_answer] * 12
+
+    def assert_back(self, director: str, server: str) -> None:
+        address = self.real_servers[server]
         back = poll(lambda: self.pool(director), lambda p: all(address in s for s in p.values()),
                     timeout=30, interval=1)
         assert all(address in servers for servers in back.values()), back
 
 
-def lvs_dr_fixtures(inventory: Path, vip: str, client: str, name: str, real_servers: dict[str, str]):
-    """The `lab` and `lvs` fixtures of an LVS-DR scenario (assign both in the test module)."""
+def assert_dead_server_leaves_the_pools(director: str, dead: str, remaining: dict[LvsDr, str]) -> None:
+    """Stop named on `dead`: it leaves the UDP and TCP pools of every VIP in `remaining`
+    (LvsDr: the answer left), every query is answered by the other server, and it is back
+    in every pool once named runs again."""
+    lab = next(iter(remaining)).lab
+    lab.check(dead, "systemctl stop named")
+    try:
+        for lvs, answer in remaining.items():
+            lvs.assert_left(director, dead, answer)
+    finally:
+        lab.check(dead, "systemctl start named")
+    for lvs in remaining:
+        lvs.assert_back(director, dead)
+
+
+def lvs_dr_fixtures(inventory: Path, vip: str, client: str, name: str, real_servers: dict[str, str],
+                    vip6: str, real_servers6: dict[str, str]):
+    """The `lab`, `lvs` and `lvs6` fixtures of an LVS-DR scenario (assign all three in the
+    test module): lvs for the IPv4 VIP, lvs6 for the IPv6 one."""
 
     @pytest.fixture(scope="module", name="lab")
     def lab_fixture():
@@ -73,4 +103,8 @@ def lvs_dr_fixtures(inventory: Path, vip: str, client: str, name: str, real_serv
     def lvs_fixture(lab):
         return LvsDr(lab, vip, client, name, real_servers)
 
-    return lab_fixture, lvs_fixture
+    @pytest.fixture(scope="module", name="lvs6")
+    def lvs6_fixture(lab):
+        return LvsDr(lab, vip6, client, name, real_servers6)
+
+    return lab_fixture, lvs_fixture, lvs6_fixture

@@ -35,7 +35,8 @@ _BACKENDS = {
 }
 _BACKENDS6 = {
     "hastack_dns_backends6": (False, "The DNS backends' IPv6 addresses, a dict of name to address: needed with "
-                                     "hastack_dns_vip6, because NAT does not translate IPv4 to IPv6."),
+                                     "hastack_dns_vip6, because the forwarded packet keeps its address family "
+                                     "(NAT does not translate IPv4 to IPv6, direct routing rewrites nothing)."),
 }
 _DHCP_SUBNETS = {
     "hastack_dhcp_subnets": (True, "The DHCP subnets the pair serves, a dict of name to subnet, "
@@ -66,7 +67,7 @@ INTENT = {
     "dns_lb_nginx": dict(_DNS_VIP, **_BACKENDS),
     "dns_lb_nftables": dict(_DNS_VIP, hastack_dns_backends=(True, "The DNS backends, a dict of name to "
                                                                   "IPv4 address."), **_BACKENDS6),
-    "dns_lb_lvs_dr": dict(_DNS_VIP, **_BACKENDS),
+    "dns_lb_lvs_dr": dict(_DNS_VIP, **_BACKENDS, **_BACKENDS6),
     "dhcpd_failover": dict(_DHCP_SUBNETS),
     "kea_ha": dict(_DHCP_SUBNETS),
 }
@@ -160,7 +161,7 @@ def _backends(hostvars, variant):
 
 
 def _backends6(hostvars, variant):
-    """hastack_dns_backends6 as a list of IPv6 addresses; required with the IPv6 VIP."""
+    """hastack_dns_backends6 as a dict of name to IPv6 address; required with the IPv6 VIP."""
     backends = hostvars.get("hastack_dns_backends6")
     if backends is None or backends == "" or backends == {}:
         raise WiringError(f"hastack_dns_backends6: variant {variant} needs it with hastack_dns_vip6 "
@@ -168,7 +169,7 @@ def _backends6(hostvars, variant):
     if not isinstance(backends, dict):
         raise WiringError(f"hastack_dns_backends6: must be a non-empty dict of name to IPv6 address, "
                           f"got {backends!r}")
-    addresses = []
+    addresses = {}
     for name, raw in backends.items():
         try:
             address = netaddr.IPAddress(str(raw))
@@ -178,10 +179,10 @@ def _backends6(hostvars, variant):
             raise WiringError(f"hastack_dns_backends6.{name}: {raw!r} is not an IPv6 address")
         if address.is_link_local() or address.is_multicast():
             raise WiringError(f"hastack_dns_backends6.{name}: {address} is link-local or multicast; "
-                              f"DNAT needs the backend's global (ULA or public) address")
-        addresses.append(str(address))
-    if len(set(addresses)) != len(addresses):
-        raise WiringError(f"hastack_dns_backends6: lists an address twice: {addresses}")
+                              f"the IPv6 VIP needs the backend's global (ULA or public) address")
+        addresses[name] = str(address)
+    if len(set(addresses.values())) != len(addresses):
+        raise WiringError(f"hastack_dns_backends6: lists an address twice: {list(addresses.values())}")
     return addresses
 
 
@@ -331,33 +332,40 @@ def _nftables(hostvars, variant, peers, host):
             raise WiringError(f"hastack_dns_vip6: {vip6} is on {iface6}, hastack_dns_vip on {iface}; "
                               f"nftables_lb DNATs on one interface")
         wiring["nftables_lb_vip6"] = vip6
-        wiring["nftables_lb_backends6"] = backends6
+        wiring["nftables_lb_backends6"] = list(backends6.values())
     return wiring
 
 
 def _lvs_dr(hostvars, variant, peers, host):
-    if hostvars.get("hastack_dns_vip6"):
-        raise WiringError("hastack_dns_vip6: dns_lb_lvs_dr balances IPv4 only so far (IPv6 "
-                          "virtual servers are not built yet); leave it unset for this variant")
     vip, cidr, iface = vip_on(hostvars, variant, "hastack_dns_vip", host)
     vrid = _vrid(hostvars, variant, "hastack_dns_vrid")
-    real_servers = {name: {"address": address}
-                    for name, address in _backends(hostvars, variant).items()}
     wiring = {
         "keepalived_instances": {"VI_DNS": _instance(cidr, iface, vrid, peers)},
-        # UDP checked by keepalived's DNS_CHECK (the role's default checker), TCP by the
-        # DNS check script (dig over TCP: 10 s, more than keepalived's 3 s default)
-        "keepalived_virtual_servers": {
-            "dns_udp": {"address": vip, "port": 53, "protocol": "UDP", "lb_algo": "rr",
-                        "ops": True, "real_servers": real_servers},
-            "dns_tcp": {"address": vip, "port": 53, "protocol": "TCP", "lb_algo": "rr",
-                        "check": {"checker": "MISC_CHECK", "misc_timeout": 10},
-                        "real_servers": real_servers},
-        },
+        "keepalived_virtual_servers": _lvs_dns_services(vip, _backends(hostvars, variant), ""),
     }
+    if hostvars.get("hastack_dns_vip6"):
+        # direct routing forwards the client's packet unchanged: an IPv6 virtual server
+        # needs IPv6 real servers (the backends' IPv6 addresses, the VIP6 on their lo)
+        backends6 = _backends6(hostvars, variant)
+        vip6 = add_vip6(wiring, hostvars, variant, "VI_DNS", host)
+        wiring["keepalived_virtual_servers"].update(_lvs_dns_services(vip6, backends6, "6"))
     if hostvars.get("hastack_dns_check_name"):
         wiring["keepalived_dns_check_name"] = hostvars["hastack_dns_check_name"]
     return wiring
+
+
+def _lvs_dns_services(vip, backends, suffix):
+    """The IPVS virtual servers of DNS on vip: UDP checked by keepalived's DNS_CHECK (the
+    role's default checker), TCP by the DNS check script (dig over TCP: 10 s, more than
+    keepalived's 3 s default)."""
+    real_servers = {name: {"address": address} for name, address in backends.items()}
+    return {
+        f"dns_udp{suffix}": {"address": vip, "port": 53, "protocol": "UDP", "lb_algo": "rr",
+                             "ops": True, "real_servers": real_servers},
+        f"dns_tcp{suffix}": {"address": vip, "port": 53, "protocol": "TCP", "lb_algo": "rr",
+                             "check": {"checker": "MISC_CHECK", "misc_timeout": 10},
+                             "real_servers": real_servers},
+    }
 
 
 def _dhcp_pair(prefix):

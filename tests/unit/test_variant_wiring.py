@@ -312,9 +312,27 @@ def test_bad_ipv6_intent_names_the_variable(hostvars, message):
         variant_wiring("dnsmasq_active_standby", hostvars, PEERS, "n1")
 
 
-def test_lvs_dr_refuses_an_ipv6_vip_it_cannot_balance_yet():
-    with pytest.raises(WiringError, match="hastack_dns_vip6: dns_lb_lvs_dr balances IPv4 only"):
+def test_lvs_dr_balances_the_ipv6_vip_over_the_ipv6_backends():
+    wiring = variant_wiring("dns_lb_lvs_dr", dict(DNS6, hastack_dns_backends=BACKENDS,
+                                                  hastack_dns_backends6=BACKENDS6), PEERS, "n1")
+    servers = wiring["keepalived_virtual_servers"]
+    assert sorted(servers) == ["dns_tcp", "dns_tcp6", "dns_udp", "dns_udp6"]
+    # direct routing rewrites nothing: the IPv6 virtual servers forward to IPv6 real servers
+    assert servers["dns_udp6"]["address"] == servers["dns_tcp6"]["address"] == "fd00:10::100"
+    assert servers["dns_udp6"]["real_servers"] == {"be1": {"address": "fd00:10::21"},
+                                                   "be2": {"address": "fd00:10::22"}}
+    assert servers["dns_udp"]["real_servers"] == {"be1": {"address": "10.0.0.21"}, "be2": {"address": "10.0.0.22"}}
+    assert {k: v for k, v in servers["dns_tcp6"].items() if k not in ("address", "real_servers")} == \
+        {k: v for k, v in servers["dns_tcp"].items() if k not in ("address", "real_servers")}
+    assert wiring["keepalived_instances"]["VI_DNS6"]["virtual_ipaddresses"] == ["fd00:10::100/64"]
+    assert set(wiring) <= set(WIRING["dns_lb_lvs_dr"])
+
+
+def test_lvs_dr_needs_the_ipv6_backends_with_the_ipv6_vip():
+    with pytest.raises(WiringError, match="hastack_dns_backends6: variant dns_lb_lvs_dr needs it with "
+                                          r"hastack_dns_vip6 \(.*direct routing rewrites nothing"):
         variant_wiring("dns_lb_lvs_dr", dict(DNS6, hastack_dns_backends=BACKENDS), PEERS, "n1")
+
 
 def test_the_filter_leaves_out_what_the_inventory_sets_and_fails_as_a_filter():
     derive = FilterModule().filters()["variant_wiring"]
