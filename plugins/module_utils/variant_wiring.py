@@ -348,6 +348,13 @@ def _lvs_dr(hostvars, variant, peers, host):
         # needs IPv6 real servers (the backends' IPv6 addresses, the VIP6 on their lo)
         backends6 = _backends6(hostvars, variant)
         vip6 = add_vip6(wiring, hostvars, variant, "VI_DNS", host)
+        # deprecated (preferred_lft 0): IPv6 has no secondary addresses, and the newest
+        # address of a prefix becomes the director's source address; its health checks
+        # would then leave from the VIP, which every real server holds on lo and answers
+        # itself. Deprecated, the VIP still draws the clients' queries.
+        instance6 = wiring["keepalived_instances"]["VI_DNS6"]
+        instance6["virtual_ipaddresses"] = [{"address": cidr6, "preferred_lft": 0}
+                                            for cidr6 in instance6["virtual_ipaddresses"]]
         wiring["keepalived_virtual_servers"].update(_lvs_dns_services(vip6, backends6, "6"))
     if hostvars.get("hastack_dns_check_name"):
         wiring["keepalived_dns_check_name"] = hostvars["hastack_dns_check_name"]

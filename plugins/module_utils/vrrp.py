@@ -31,7 +31,7 @@ INSTANCE_KEYS = {
     "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify",
     "extra_options",
 }
-VIP_KEYS = {"address", "dev", "label", "brd", "scope"}
+VIP_KEYS = {"address", "dev", "label", "brd", "scope", "preferred_lft"}
 STATES = ("MASTER", "BACKUP")
 
 
@@ -104,6 +104,18 @@ def _host_address(name, facts, interface, explicit, path, family=4, vips=()):
     return str(networks[0].ip)
 
 
+def _preferred_lft(path, value, address):
+    """An IPv6 VIP's preferred lifetime: 0 deprecates it (the node never picks it as the
+    source of its own connections, yet it answers on it), "forever" keeps it preferred."""
+    if address.version != 6:
+        _fail(path, f"is for IPv6 VIPs only, {address.ip} is IPv4 (IPv4 has primary and secondary addresses instead)")
+    if value == "forever":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2 ** 32 - 2:
+        _fail(path, f"must be a number of seconds (0 deprecates the VIP) or 'forever', got {value!r}")
+    return value
+
+
 def _vips(path, vips, interface):
     if not isinstance(vips, list) or not vips:
         _fail(path, "needs at least one virtual IP address")
@@ -135,6 +147,8 @@ def _vips(path, vips, interface):
         if address.ip.is_multicast() or int(address.ip) == 0:
             _fail(item_path, f"{address.ip} is not a unicast address a node can hold")
         entry = dict(vip)
+        if "preferred_lft" in vip:
+            entry["preferred_lft"] = _preferred_lft(f"{item_path}.preferred_lft", vip["preferred_lft"], address)
         entry["address"] = str(address) if "/" in str(vip["address"]) else str(address.ip)
         entry["ip"] = str(address.ip)
         entry["family"] = address.version

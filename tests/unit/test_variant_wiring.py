@@ -324,7 +324,9 @@ def test_lvs_dr_balances_the_ipv6_vip_over_the_ipv6_backends():
     assert servers["dns_udp"]["real_servers"] == {"be1": {"address": "10.0.0.21"}, "be2": {"address": "10.0.0.22"}}
     assert {k: v for k, v in servers["dns_tcp6"].items() if k not in ("address", "real_servers")} == \
         {k: v for k, v in servers["dns_tcp"].items() if k not in ("address", "real_servers")}
-    assert wiring["keepalived_instances"]["VI_DNS6"]["virtual_ipaddresses"] == ["fd00:10::100/64"]
+    # deprecated: the director's own checks leave from its own address, never from the VIP
+    assert wiring["keepalived_instances"]["VI_DNS6"]["virtual_ipaddresses"] == [
+        {"address": "fd00:10::100/64", "preferred_lft": 0}]
     assert set(wiring) <= set(WIRING["dns_lb_lvs_dr"])
 
 

@@ -264,3 +264,28 @@ def test_a_link_local_vip_is_the_virtual_router_address_when_first_beside_a_glob
         "fe80::200:5eff:fe00:234", "fd00:10::100"]
     # the peers' unicast addresses stay their global ones, never a VIP
     assert resolved["VI_6"]["unicast_peers"] == ["fd00:10::12"]
+
+
+def test_an_ipv6_vip_can_be_deprecated_so_the_node_never_sources_from_it():
+    instances = copy.deepcopy(DUAL)
+    instances["VI_6"]["virtual_ipaddresses"] = [{"address": "fd00:10::100/64", "preferred_lft": 0}]
+    vip = resolve("a", instances, dual_hostvars(instances))["VI_6"]["virtual_ipaddresses"][0]
+    assert (vip["address"], vip["preferred_lft"]) == ("fd00:10::100/64", 0)
+    instances["VI_6"]["virtual_ipaddresses"] = [{"address": "fd00:10::100/64", "preferred_lft": "forever"}]
+    assert resolve("a", instances, dual_hostvars(instances))["VI_6"]["virtual_ipaddresses"][0][
+        "preferred_lft"] == "forever"
+
+
+@pytest.mark.parametrize("instance,vip,message", [
+    ("VI_4", {"address": "10.0.0.100/24", "preferred_lft": 0},
+     r"keepalived_instances.VI_4.virtual_ipaddresses\[0\].preferred_lft: is for IPv6 VIPs only"),
+    ("VI_6", {"address": "fd00:10::100/64", "preferred_lft": "never"},
+     r"keepalived_instances.VI_6.virtual_ipaddresses\[0\].preferred_lft: must be a number of seconds"),
+    ("VI_6", {"address": "fd00:10::100/64", "preferred_lft": -1}, "must be a number of seconds"),
+    ("VI_6", {"address": "fd00:10::100/64", "preferred_lft": True}, "must be a number of seconds"),
+])
+def test_a_bad_preferred_lifetime_names_the_vip(instance, vip, message):
+    instances = copy.deepcopy(DUAL)
+    instances[instance]["virtual_ipaddresses"] = [vip]
+    with pytest.raises(VrrpError, match=message):
+        resolve("a", instances, dual_hostvars(instances))
