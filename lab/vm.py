@@ -15,8 +15,9 @@ built with mmdebstrap and a copy-on-write overlay per VM.
 
 SPEC is the same Ansible YAML inventory as for lab/lab.py (lab_name, lab_networks,
 lab_addresses; lab_networks6 and lab_addresses6 for a dual-stack lab: each VM gets its
-IPv6 address on the same interface, from the kernel command line like the IPv4 one). The inventory connects with ssh as root to each VM's first address
-with the lab key (ansible_host, ansible_ssh_private_key_file: see `vm.py status`).
+IPv6 address on the same interface, from the kernel command line like the IPv4 one).
+The inventory connects with ssh as root to each VM's first address with the lab key
+(ansible_host, ansible_ssh_private_key_file: see `vm.py status`).
 
 Safety: each lab network is a bridge of its own with no uplink; an nftables table
 (hastack_vm_lab) drops everything forwarded to or from the lab bridges, so nothing
