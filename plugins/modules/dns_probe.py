@@ -226,7 +226,9 @@ def probe_tcp(server, port, qname, qtype, interval, timeout, duration, max_queri
             response = dns.query.tcp(dns.message.make_query(qname, qtype), server, port=port,
                                      timeout=timeout)
             answer = answer_text(response)
-        except (OSError, dns.exception.DNSException):
+        except (OSError, EOFError, dns.exception.DNSException):
+            # EOFError: the server closed the connection before answering (a proxy
+            # that is stopping, or has no backend left)
             answer = None
         results.append((sent_at, answer))
         next_send = max(next_send + interval, time.monotonic())

@@ -105,3 +105,34 @@ def test_summarise_counts_runs_and_answers():
     assert [o["queries"] for o in summary["outages"]] == [2, 1]
     assert summary["outage_ms"] == 40.0
     assert summary["answers"] == {"a": 2, "b": 1}
+
+
+def test_tcp_connections_closed_unanswered_are_failed_queries():
+    """A proxy that accepts and closes (stopping, or no backend left): dnspython raises
+    EOFError, which must count as a failed query, not end the probe."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    stop = threading.Event()
+
+    def accept_and_close():
+        server.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                conn, _peer = server.accept()
+            except socket.timeout:
+                continue
+            conn.close()
+
+    thread = threading.Thread(target=accept_and_close, daemon=True)
+    thread.start()
+    try:
+        results = dns_probe.probe_tcp("127.0.0.1", server.getsockname()[1], "a.test", dns.rdatatype.A,
+                                      0.02, 0.2, 0.3, 100)
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+    summary = dns_probe.summarise(results, 20)
+    assert summary["sent"] >= 5
+    assert summary["answered"] == 0, summary
