@@ -6,7 +6,9 @@ caller; nothing sleeps in place of checking.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import json
 import os
 import random
 import re
@@ -113,6 +115,60 @@ class Lab:
         return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
                               cwd=REPO)
 
+
+class DnsProbe:
+    """The collection's dns_probe module run from a lab host in the background (an ad-hoc
+    ansible run against the scenario's inventory): queries `server` every interval_ms for
+    at most duration_s seconds while the test does something else; stop() ends it early,
+    result() waits for it (bounded) and returns the module's figures (sent, answered,
+    unanswered, outage_ms, outages)."""
+
+    def __init__(self, lab: Lab, host: str, server: str, name: str, duration_s: float,
+                 interval_ms: int = 20, tcp: bool = False):
+        self.lab, self.host, self.duration_s = lab, host, duration_s
+        self.stop_file = f"/run/hastack-test-probe-{random.randrange(1 << 32):08x}.stop"
+        env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                   ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_FORCE_COLOR="0")
+        args = (f"server={server} name={name} duration_s={duration_s} interval_ms={interval_ms} "
+                f"tcp={'true' if tcp else 'false'} stop_file={self.stop_file}")
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [venv_bin("ansible"), "-i", str(lab.inventory), host, "-m", "hastack.dns_dhcp.dns_probe", "-a", args],
+            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def stop(self) -> None:
+        """End the probe's window now (it answers result() within about 100 ms)."""
+        self.lab.check(self.host, f"touch {self.stop_file}")
+
+    def running(self) -> bool:
+        """Whether the probe's window is still open (it still queries)."""
+        return self.process.poll() is None and time.monotonic() - self.started < self.duration_s
+
+    def result(self) -> dict:
+        out, err = self.process.communicate(timeout=self.duration_s + 60)
+        self.lab.run(self.host, f"rm -f {self.stop_file}")
+        assert self.process.returncode == 0, f"dns_probe on {self.host} failed: {out[-2000:]}{err[-2000:]}"
+        data = json.loads(out)
+        return data["plays"][0]["tasks"][0]["hosts"][self.host]
+
+
+@contextlib.contextmanager
+def cut(lab: Lab, hosts: list[str], *matches: str):
+    """Drop the packets each nftables match (e.g. 'meta l4proto vrrp', 'ip saddr 10.0.0.5')
+    selects, in and out of each host, inside the host's own network namespace, until the
+    block ends."""
+    table = "inet hastack_test_cut"
+    rules = " ".join(f"{match} drop;" for match in matches)
+    try:
+        for host in hosts:
+            lab.check(host, f"nft -f - <<'EOF'\ntable {table} {{\n"
+                            f"  chain input {{ type filter hook input priority -200; {rules} }}\n"
+                            f"  chain output {{ type filter hook output priority -200; {rules} }}\n"
+                            "}\nEOF")
+        yield
+    finally:
+        for host in hosts:
+            lab.run(host, f"nft delete table {table}")
 
 def parse_dhclient_lease(text: str) -> dict:
     """The last lease of a dhclient lease file as a dict of its options."""
@@ -512,13 +568,13 @@ def poll(probe, done, timeout: float = 30.0, interval: float = 0.5):
 
 def drill_tables(output: str) -> dict[str, list[list[str]]]:
     """The failover drill's tables from its playbook output: {"DRILL": rows, "DRILL6": rows}
-    (the IPv4 VIP's and, on a dual-stack pair, the IPv6 VIP's), each row split into method,
-    sent, unanswered, outage_ms, holder_after; the header lines left out."""
+    (the IPv4 VIPs' and, on a dual-stack group, the IPv6 VIPs'), each row split into instance,
+    method, sent, unanswered, outage_ms, holder_after; the header lines left out."""
     tables: dict[str, list[list[str]]] = {"DRILL": [], "DRILL6": []}
     for line in output.splitlines():
         match = re.search(r"\b(DRILL6?) (.*)", line)
         if match:
             row = match.group(2).strip().strip('",').split()
-            if row and row[0] != "method":
+            if len(row) == 6 and row[0] != "instance":
                 tables[match.group(1)].append(row)
     return tables

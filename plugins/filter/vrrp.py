@@ -5,24 +5,23 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.vrrp import (
     VrrpError,
     resolve_instances,
 )
-from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import requiring_netaddr
+from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import (
+    raising_filter_errors,
+    requiring_netaddr,
+)
 
 
+@raising_filter_errors(VrrpError)
 def vrrp_instances(instances, host, peers, hostvars, defaults=None, scripts=(), processes=(),
                    notify=None, files=()):
     """Resolve keepalived_instances for one host; fail with the variable's name on bad input."""
-    try:
-        return resolve_instances(host, instances, peers, hostvars, defaults=defaults,
-                                 scripts=list(scripts or ()), processes=list(processes or ()),
-                                 notify=notify, files=list(files or ()))
-    except VrrpError as exc:
-        raise AnsibleFilterError(str(exc)) from exc
+    return resolve_instances(host, instances, peers, hostvars, defaults=defaults,
+                             scripts=list(scripts or ()), processes=list(processes or ()),
+                             notify=notify, files=list(files or ()))
 
 
 class FilterModule:

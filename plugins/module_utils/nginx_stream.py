@@ -230,6 +230,9 @@ def _service(name, raw, backends, defaults, tls_material):
     servers = []
     for backend_name in names:
         backend = backends[backend_name]
+        if backend["address"] in (address, address6) and backend_port == listen:
+            _fail(f"{BACKENDS}.{backend_name}", f"{backend['address']} port {listen} is where {path} listens: "
+                                                f"the proxy would forward the queries to itself")
         servers.append({
             "name": backend_name,
             "address": _host_port(backend["address"], backend_port),

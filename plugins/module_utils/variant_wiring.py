@@ -38,14 +38,22 @@ _BACKENDS6 = {
                                      "hastack_dns_vip6, because the forwarded packet keeps its address family "
                                      "(NAT does not translate IPv4 to IPv6, direct routing rewrites nothing)."),
 }
+_QUORUM = {
+    "hastack_vrrp_quorum_address": (False, "A third party every VRRP node must reach, such as the clients' "
+                                           "gateway (an IPv4 or IPv6 address, neither a VIP nor a node): a "
+                                           "node that cannot ping it lowers the priority of each of its "
+                                           "instances by 100 (vrrp_script chk_quorum), so a node cut off "
+                                           "from its clients hands its VIPs to a peer that still reaches "
+                                           "it, and a quorum address down for every node moves nothing."),
+}
 _DHCP_SUBNETS = {
     "hastack_dhcp_subnets": (True, "The DHCP subnets the pair serves, a dict of name to subnet, "
                                    "ranges, options and reservations (the same for both pair variants)."),
 }
 INTENT = {
-    "dnsmasq_active_standby": dict(_DNS_VIP),
+    "dnsmasq_active_standby": dict(_DNS_VIP, **_QUORUM),
     "dnsmasq_active_active": {},
-    "dnsmasq_split_roles": dict(_DNS_VIP, **{
+    "dnsmasq_split_roles": dict(_DNS_VIP, **_QUORUM, **{
         "hastack_dhcp_vip": (True, "The DHCP VIP, its master is the second node."),
         "hastack_dhcp_vrid": (True, "The VRRP virtual_router_id of the DHCP VIP."),
         "hastack_dhcp_vip6": (False, "The DHCP VIP's IPv6 address: instance VI_DHCP6, same VRID."),
@@ -63,11 +71,11 @@ INTENT = {
         "hastack_wan_vip6": (False, "The upstream VIP's IPv6 address (the upstream side's route back "
                                     "to the LAN's IPv6 prefix): instance VI_WAN6 in the sync group."),
     },
-    "dns_lb_haproxy": dict(_DNS_VIP, **_BACKENDS),
-    "dns_lb_nginx": dict(_DNS_VIP, **_BACKENDS),
+    "dns_lb_haproxy": dict(_DNS_VIP, **_BACKENDS, **_QUORUM),
+    "dns_lb_nginx": dict(_DNS_VIP, **_BACKENDS, **_QUORUM),
     "dns_lb_nftables": dict(_DNS_VIP, hastack_dns_backends=(True, "The DNS backends, a dict of name to "
-                                                                  "IPv4 address."), **_BACKENDS6),
-    "dns_lb_lvs_dr": dict(_DNS_VIP, **_BACKENDS, **_BACKENDS6),
+                                                                  "IPv4 address."), **_BACKENDS6, **_QUORUM),
+    "dns_lb_lvs_dr": dict(_DNS_VIP, **_BACKENDS, **_BACKENDS6, **_QUORUM),
     "dhcpd_failover": dict(_DHCP_SUBNETS),
     "kea_ha": dict(_DHCP_SUBNETS),
 }
@@ -408,12 +416,14 @@ WIRING = {
                      "keepalived_track_files", "keepalived_instances"],
     "dns_lb_haproxy": ["haproxy_backends", "haproxy_listen_address", "haproxy_listen_address6",
                        "haproxy_nonlocal_bind", "haproxy_check_name", "keepalived_track_files",
-                       "keepalived_instances"],
+                       "keepalived_vrrp_scripts", "keepalived_instances"],
     "dns_lb_nginx": ["nginx_stream_backends", "nginx_stream_listen_address", "nginx_stream_listen_address6",
-                     "nginx_stream_nonlocal_bind", "keepalived_track_files", "keepalived_instances"],
+                     "nginx_stream_nonlocal_bind", "keepalived_track_files", "keepalived_vrrp_scripts",
+                     "keepalived_instances"],
     "dns_lb_nftables": ["nftables_lb_vip", "nftables_lb_vip6", "nftables_lb_interface", "nftables_lb_backends",
-                        "nftables_lb_backends6", "keepalived_instances"],
-    "dns_lb_lvs_dr": ["keepalived_instances", "keepalived_virtual_servers", "keepalived_dns_check_name"],
+                        "nftables_lb_backends6", "keepalived_vrrp_scripts", "keepalived_instances"],
+    "dns_lb_lvs_dr": ["keepalived_instances", "keepalived_virtual_servers", "keepalived_dns_check_name",
+                      "keepalived_vrrp_scripts"],
     "dhcpd_failover": ["dhcpd_failover_subnets"],
     "kea_ha": ["kea_ha_subnets"],
 }
@@ -421,6 +431,54 @@ WIRING = {
 # inventory that wires everything else itself needs no intent for them either.
 OPTIONAL_WIRING = {"haproxy_check_name", "haproxy_listen_address6", "nginx_stream_listen_address6",
                    "nftables_lb_vip6", "nftables_lb_backends6", "dnsmasq_ra_enabled", "dnsmasq_ra_source"}
+# ... per variant: the load balancers' vrrp_scripts come from hastack_vrrp_quorum_address only
+OPTIONAL_WIRING_OF = {variant: {"keepalived_vrrp_scripts"}
+                      for variant in ("dns_lb_haproxy", "dns_lb_nginx", "dns_lb_nftables", "dns_lb_lvs_dr")}
+
+
+def _ip(value, family=None):
+    """value's address, None when it is no address (of family): refused by name where the
+    variable is read."""
+    try:
+        address = netaddr.IPNetwork(str(value)).ip
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return None
+    return str(address) if family in (None, address.version) else None
+
+
+def check_claims(variant, hostvars, host=""):
+    """Refuse an address claimed twice by the intent: two VIPs on one address, a DNS backend
+    that is a VIP of the group (the proxy would forward to itself) or the node's own address."""
+    vips = {}
+    for name in INTENT.get(variant, {}):
+        if (name.endswith("_vip") or name.endswith("_vip6")) and hostvars.get(name):
+            address = _ip(hostvars[name], 6 if name.endswith("6") else 4)
+            if address in vips:
+                raise WiringError(f"{name}: {address} is {vips[address]} too: one address, one VIP")
+            if address:
+                vips[address] = name
+    facts = hostvars.get("ansible_facts") or {}
+    for iface in facts.get("interfaces") or []:
+        # the primary IPv4 address: a VIP the master holds is a secondary one
+        primary = ((facts.get(iface.replace("-", "_").replace(".", "_")) or {}).get("ipv4") or {}).get("address")
+        if primary in vips:
+            raise WiringError(f"{vips[primary]}: {primary} is the own address of {host or 'the host'} on "
+                              f"{iface}; a VIP must be an address no node holds itself")
+    own = {str(net.ip): iface for family in (4, 6) for iface, net in _networks(facts, family)
+           if str(net.ip) not in vips}
+    for var in ("hastack_dns_backends", "hastack_dns_backends6"):
+        backends = hostvars.get(var) if var in INTENT.get(variant, {}) else None
+        if not isinstance(backends, dict):
+            continue
+        for backend, raw in backends.items():
+            address = _ip(raw)
+            if address in vips:
+                raise WiringError(f"{var}.{backend}: {address} is {vips[address]}: the load balancer "
+                                  f"would forward the queries to itself")
+            if address in own:
+                raise WiringError(f"{var}.{backend}: {address} is the own address of {host or 'the host'} "
+                                  f"on {own[address]}: a backend must be another host, not a member "
+                                  f"of the load-balancing group")
 
 
 def variant_wiring(variant, hostvars, peers, host=""):
@@ -431,7 +489,41 @@ def variant_wiring(variant, hostvars, peers, host=""):
     """
     if variant not in _DERIVE:
         raise WiringError(f"variant_wiring: unknown variant {variant!r}, one of {sorted(_DERIVE)}")
-    return _DERIVE[variant](hostvars, variant, list(peers or []), host)
+    check_claims(variant, hostvars, host)
+    wiring = _DERIVE[variant](hostvars, variant, list(peers or []), host)
+    if "hastack_vrrp_quorum_address" in INTENT[variant]:
+        _quorum_guard(wiring, hostvars)
+    elif variant == "gateway_vrrp" and hostvars.get("hastack_vrrp_quorum_address"):
+        raise WiringError("hastack_vrrp_quorum_address: gateway_vrrp keeps its VIPs in a sync group, where "
+                          "keepalived ignores a track script's weight; the guard is not offered there")
+    return wiring
+
+
+def _quorum_guard(wiring, hostvars):
+    """hastack_vrrp_quorum_address: every instance tracks a ping of that third party, weight -100."""
+    address = str(hostvars.get("hastack_vrrp_quorum_address") or "").strip()
+    if not address:
+        return
+    try:
+        parsed = netaddr.IPAddress(address)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise WiringError(f"hastack_vrrp_quorum_address: {address!r} is not an IPv4 or IPv6 address")
+    vips = [str(netaddr.IPNetwork(vip if isinstance(vip, str) else vip["address"]).ip)
+            for inst in wiring["keepalived_instances"].values() for vip in inst["virtual_ipaddresses"]]
+    if str(parsed) in vips:
+        raise WiringError(f"hastack_vrrp_quorum_address: {address} is a VIP of this group: the node that "
+                          "holds it would always reach it; name a third party such as the clients' gateway")
+    facts = hostvars.get("ansible_facts") or {}
+    if str(parsed) in {str(net.ip) for family in (4, 6) for _iface, net in _networks(facts, family)}:
+        raise WiringError(f"hastack_vrrp_quorum_address: {address} is an address of "
+                          f"{hostvars.get('inventory_hostname', 'this node')}: a node always reaches itself; "
+                          "name a third party such as the clients' gateway")
+    scripts = wiring.setdefault("keepalived_vrrp_scripts", {})
+    # as root: an unprivileged user may not ping where net.ipv4.ping_group_range leaves it out
+    scripts["chk_quorum"] = {"script": f"/usr/bin/ping -c 1 -W 1 {parsed}", "interval": 2, "timeout": 2,
+                             "fall": 2, "rise": 2, "weight": -100, "user": "root"}
+    for inst in wiring["keepalived_instances"].values():
+        inst["track_scripts"] = list(inst.get("track_scripts", [])) + ["chk_quorum"]
 
 
 def missing_wiring(variant, hostvars, peers, host=""):
@@ -439,7 +531,9 @@ def missing_wiring(variant, hostvars, peers, host=""):
 
     An inventory that sets every wiring variable itself needs no intent variables.
     """
-    if variant in WIRING and all(name in hostvars for name in WIRING[variant] if name not in OPTIONAL_WIRING):
+    check_claims(variant, hostvars, host)
+    optional = OPTIONAL_WIRING | OPTIONAL_WIRING_OF.get(variant, set())
+    if variant in WIRING and all(name in hostvars for name in WIRING[variant] if name not in optional):
         return {}
     wiring = variant_wiring(variant, hostvars, peers, host)
     return {name: value for name, value in wiring.items() if name not in hostvars}

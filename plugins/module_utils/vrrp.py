@@ -10,7 +10,8 @@ are the ones keepalived itself does not make, or makes silently:
 mismatched virtual_router_id, equal priorities, a truncated auth_pass, a VIP
 outside the interface's subnet, IPv4 and IPv6 VIPs mixed in one instance (keepalived
 runs one address family per instance), an IPv6 VIP with VRRP version 2 or a link-local
-one anywhere but first beside global ones, the same VIP in two instances.
+one anywhere but first beside global ones, the same VIP in two instances, a VIP that is a
+member's own address (or any inventory host's lab address or ansible_host).
 """
 
 from __future__ import annotations
@@ -80,6 +81,45 @@ def interface_networks(facts, interface, family=4):
         if entry and entry.get("address") and entry.get("netmask"):
             addresses.append(netaddr.IPNetwork(f"{entry['address']}/{entry['netmask']}"))
     return addresses
+
+
+def own_addresses(hostvars, peers):
+    """{address: owner} of the addresses hosts hold themselves, which no VIP may take: every
+    interface's primary IPv4 address of each peer (from its facts), the peers' explicit unicast
+    sources, and every inventory host's lab_addresses, lab_addresses6 and ansible_host (when
+    an IP address). A VIP the master holds is a secondary address, never the primary one."""
+    owned = {}
+
+    def add(value, owner):
+        try:
+            address = str(netaddr.IPAddress(str(value).split("/", 1)[0].strip()))
+        except (netaddr.AddrFormatError, ValueError, TypeError):
+            return
+        owned.setdefault(address, owner)
+
+    for peer in peers:
+        peer_vars = hostvars.get(peer) or {}
+        facts = peer_vars.get("ansible_facts") or {}
+        for iface in facts.get("interfaces") or []:
+            entry = (facts.get(iface.replace("-", "_").replace(".", "_")) or {}).get("ipv4") or {}
+            if entry.get("address"):
+                add(entry["address"], f"{peer}'s own address on {iface}")
+        for key in ("keepalived_unicast_src_ip", "keepalived_unicast_src_ip6"):
+            if peer_vars.get(key):
+                add(peer_vars[key], f"{peer}'s {key}")
+    for name in list(hostvars.keys()):
+        host_vars = hostvars.get(name) or {}
+        for key in ("lab_addresses", "lab_addresses6", "ansible_host"):
+            try:
+                value = host_vars.get(key)
+            except Exception:  # pylint: disable=broad-except  # a variable of another host that does not template
+                continue
+            if key == "ansible_host":
+                add(value, f"{name}'s ansible_host")
+            elif isinstance(value, dict):
+                for network, address in value.items():
+                    add(address, f"{name}'s {key}.{network}")
+    return owned
 
 
 def _host_address(name, facts, interface, explicit, path, family=4, vips=()):
@@ -226,6 +266,7 @@ def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(
     resolved = {}
     vrids = {}
     claimed = {}
+    owned = None
     all_vips = set()
     for name, raw in instances.items():
         if isinstance(raw, dict):
@@ -255,6 +296,12 @@ def resolve_instances(host, instances, peers, hostvars, defaults=None, scripts=(
             if len({repr(v) for v in values.values()}) > 1:
                 shown = values if key != "authentication" else "(differs)"
                 _fail(f"{path}.{key}", f"must be the same on all peers, got {shown}")
+        if owned is None:
+            owned = own_addresses(hostvars, peers)
+        for vip in mine["virtual_ipaddresses"]:
+            if vip["ip"] in owned:
+                _fail(f"{path}.virtual_ipaddresses", f"{vip['ip']} is {owned[vip['ip']]}: a VIP must be "
+                                                     f"an address no host holds itself")
         vips = {peer: sorted(v["ip"] for v in per_peer[peer]["virtual_ipaddresses"])
                 for peer in peers}
         if len({tuple(v) for v in vips.values()}) > 1:

@@ -11,6 +11,8 @@ module: dns_probe
 short_description: Query a DNS server at a fixed rate for a bounded time and report outages
 version_added: 0.1.0
 author: hastack.dns_dhcp contributors (@hastack)
+extends_documentation_fragment:
+  - hastack.dns_dhcp.probe_timing
 description:
   - Sends one query every O(interval_ms) to O(server) for O(duration_s) seconds (at most
     O(max_queries) queries), each answered or not within O(timeout_ms).
@@ -40,22 +42,12 @@ options:
     description: Query over TCP, one connection per query, instead of UDP.
     type: bool
     default: false
-  interval_ms:
-    description: Time between two queries.
-    type: int
-    default: 20
-  timeout_ms:
-    description: How long a query may wait for its answer.
-    type: int
-    default: 250
-  duration_s:
-    description: How long to send queries (at most 300 s).
-    type: float
-    required: true
-  max_queries:
-    description: Upper bound on the queries sent, whatever the duration.
-    type: int
-    default: 20000
+  stop_file:
+    description:
+      - End the probe before O(duration_s) once this file exists on the host that probes
+        (looked at every 100 ms), so a long window can close when the work it measures is
+        done. A file left from an earlier probe is removed when the probe starts.
+    type: path
 requirements:
   - dnspython on the host that runs the probe
 """
@@ -99,12 +91,20 @@ answers:
   returned: always
 """
 
-import selectors
 import socket
 import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.probe import (  # noqa: F401 (summarise: the module's API)
+    NOTHING_SENT,
+    TIMING_ARGS,
+    probe_datagrams,
+    stop_when_file_exists,
+    summarise,
+    timing_error,
+)
 
 try:
     import dns.exception
@@ -117,8 +117,6 @@ except ImportError:  # pragma: no cover - depends on the host
     HAS_DNSPYTHON = False
     DNS_IMPORT_ERROR = traceback.format_exc()
 
-MAX_DURATION_S = 300
-
 
 def answer_text(response):
     """The answer records of a response as one comparable string, or None when it failed."""
@@ -128,96 +126,35 @@ def answer_text(response):
     return " ".join(records) if records else None
 
 
-def summarise(results, interval_ms):
-    """results: list of (sent_at_seconds, answer_or_None) in send order."""
-    outages, run_start, run_count = [], None, 0
-    first = results[0][0] if results else 0.0
-    for sent_at, answer in results:
-        if answer is None:
-            if run_start is None:
-                run_start, run_count = sent_at, 0
-            run_count += 1
-        elif run_start is not None:
-            outages.append({"start_ms": round((run_start - first) * 1000, 1),
-                            "duration_ms": round((sent_at - run_start) * 1000, 1),
-                            "queries": run_count})
-            run_start = None
-    if run_start is not None:
-        last = results[-1][0]
-        outages.append({"start_ms": round((run_start - first) * 1000, 1),
-                        "duration_ms": round((last - run_start) * 1000 + interval_ms, 1),
-                        "queries": run_count, "unresolved": True})
-    answers = {}
-    for dummy, answer in results:
-        if answer is not None:
-            answers[answer] = answers.get(answer, 0) + 1
-    unanswered = sum(1 for dummy, answer in results if answer is None)
-    return {
-        "sent": len(results),
-        "answered": len(results) - unanswered,
-        "unanswered": unanswered,
-        "outage_ms": max((o["duration_ms"] for o in outages), default=0.0),
-        "outages": outages,
-        "answers": answers,
-    }
-
-
-def probe_udp(server, port, qname, qtype, interval, timeout, duration, max_queries):
+def probe_udp(server, port, qname, qtype, interval, timeout, duration, max_queries, stop=None):
     family = socket.AF_INET6 if ":" in server else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_DGRAM)
-    sock.setblocking(False)
-    sel = selectors.DefaultSelector()
-    sel.register(sock, selectors.EVENT_READ)
-    pending = {}   # query id -> index in results
-    results = []   # [sent_at, answer, deadline]
-    start = time.monotonic()
-    next_send = start
-    end = start + duration
-    try:
-        while True:
-            now = time.monotonic()
-            if now >= next_send and now < end and len(results) < max_queries:
-                query = dns.message.make_query(qname, qtype)
-                while query.id in pending:
-                    query.id = (query.id + 1) % 65536
-                try:
-                    sock.sendto(query.to_wire(), (server, port))
-                except OSError:
-                    pass  # unreachable right now: counts as a failed query
-                pending[query.id] = len(results)
-                results.append([now, None, now + timeout])
-                next_send += interval
-                if next_send < now:  # fell behind: do not burst to catch up
-                    next_send = now + interval
-            for qid in [q for q, i in pending.items() if results[i][2] <= now]:
-                del pending[qid]
-            if now >= end and not pending:
-                break
-            if now >= end + timeout or len(results) >= max_queries and not pending:
-                break
-            wait = max(0.0, min(next_send, end + timeout) - time.monotonic())
-            for _key, _events in sel.select(timeout=wait):
-                try:
-                    wire, _addr = sock.recvfrom(65535)
-                    response = dns.message.from_wire(wire)
-                except (OSError, dns.exception.DNSException):
-                    continue
-                index = pending.pop(response.id, None)
-                if index is not None and time.monotonic() <= results[index][2]:
-                    results[index][1] = answer_text(response)
-    finally:
-        sel.close()
-        sock.close()
-    return [(sent_at, answer) for sent_at, answer, dummy in results]
+
+    def make_request(pending):
+        query = dns.message.make_query(qname, qtype)
+        while query.id in pending:
+            query.id = (query.id + 1) % 65536
+        return query.to_wire(), query.id
+
+    def read_answer(wire):
+        try:
+            response = dns.message.from_wire(wire)
+        except dns.exception.DNSException:
+            return None
+        return response.id, answer_text(response)
+
+    return probe_datagrams(socket.socket(family, socket.SOCK_DGRAM), (server, port), make_request,
+                           read_answer, interval, timeout, duration, max_queries, stop)
 
 
-def probe_tcp(server, port, qname, qtype, interval, timeout, duration, max_queries):
+def probe_tcp(server, port, qname, qtype, interval, timeout, duration, max_queries, stop=None):
     import dns.query
 
     results = []
     start = time.monotonic()
     next_send = start
     while time.monotonic() < start + duration and len(results) < max_queries:
+        if stop is not None and stop(time.monotonic()):
+            break
         now = time.monotonic()
         if now < next_send:
             time.sleep(next_send - now)
@@ -243,26 +180,23 @@ def main():
             qtype=dict(type="str", default="A"),
             port=dict(type="int", default=53),
             tcp=dict(type="bool", default=False),
-            interval_ms=dict(type="int", default=20),
-            timeout_ms=dict(type="int", default=250),
-            duration_s=dict(type="float", required=True),
-            max_queries=dict(type="int", default=20000),
+            stop_file=dict(type="path"),
+            **TIMING_ARGS,
         ),
         supports_check_mode=True,
     )
     if not HAS_DNSPYTHON:
         module.fail_json(msg=missing_required_lib("dnspython"), exception=DNS_IMPORT_ERROR)
     p = module.params
-    if not 0 < p["duration_s"] <= MAX_DURATION_S:
-        module.fail_json(msg=f"duration_s must be above 0 and at most {MAX_DURATION_S}, got {p['duration_s']}")
-    if p["interval_ms"] < 1 or p["timeout_ms"] < 1 or p["max_queries"] < 1:
-        module.fail_json(msg="interval_ms, timeout_ms and max_queries must be positive")
+    error = timing_error(p)
+    if error:
+        module.fail_json(msg=error)
     if module.check_mode:
-        module.exit_json(changed=False, sent=0, answered=0, unanswered=0, outage_ms=0.0, outages=[], answers={})
+        module.exit_json(changed=False, **NOTHING_SENT)
     probe = probe_tcp if p["tcp"] else probe_udp
     results = probe(p["server"], p["port"], p["name"], dns.rdatatype.from_text(p["qtype"]),
                     p["interval_ms"] / 1000.0, p["timeout_ms"] / 1000.0, p["duration_s"],
-                    p["max_queries"])
+                    p["max_queries"], stop_when_file_exists(p["stop_file"]))
     module.exit_json(changed=False, **summarise(results, p["interval_ms"]))
 
 

@@ -13,14 +13,26 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils import netaddr_im
 
 
 def raising_filter_errors(error_type):
-    """Decorate a function so that error_type comes out as AnsibleFilterError (a clean play failure)."""
+    """Decorate a function so that error_type comes out as AnsibleFilterError (a clean play failure).
+
+    The decorated filter also takes errors='return': it then returns {"result": value, "error": ""}
+    on good input and {"result": None, "error": message} on bad input, for a validation task that
+    leads with an ansible.builtin.assert whose fail_msg is the message. A filter error in a task's
+    arguments reaches the operator after Ansible's "Finalization of task args ... failed" wrapper;
+    an assert's fail_msg is the first line of the failure.
+    """
     def decorate(func):
         @functools.wraps(func)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args, errors="strict", **kwargs):
+            if errors not in ("strict", "return"):
+                raise AnsibleFilterError(f"errors must be 'strict' or 'return', got {errors!r}")
             try:
-                return func(*args, **kwargs)
+                result = func(*args, **kwargs)
             except error_type as exc:
+                if errors == "return":
+                    return {"result": None, "error": str(exc)}
                 raise AnsibleFilterError(str(exc)) from exc
+            return {"result": result, "error": ""} if errors == "return" else result
         return wrapper
     return decorate
 

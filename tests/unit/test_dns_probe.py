@@ -136,3 +136,15 @@ def test_tcp_connections_closed_unanswered_are_failed_queries():
     summary = dns_probe.summarise(results, 20)
     assert summary["sent"] >= 5
     assert summary["answered"] == 0, summary
+
+
+def test_a_stop_file_ends_the_probe_early(responder, tmp_path):
+    stop_file = tmp_path / "stop"
+    stop_file.write_text("left from an earlier probe: removed at the start")
+    stop = dns_probe.stop_when_file_exists(str(stop_file))
+    assert not stop_file.exists()
+    threading.Timer(0.3, stop_file.touch).start()
+    results = dns_probe.probe_udp("127.0.0.1", responder.port, "a.test", dns.rdatatype.A,
+                                  0.01, 0.1, 20.0, 10000, stop)
+    assert 10 <= len(results) <= 100, len(results)  # 20 s would have sent 2000
+    assert dns_probe.summarise(results, 10)["unanswered"] == 0

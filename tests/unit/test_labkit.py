@@ -7,15 +7,15 @@ from tests.labkit import drill_tables, duid, parse_dhclient6_lease
 OUTPUT = '''
 ok: [hastack-mol-as-client] => {
     "msg": [
-        "DRILL method      sent  unanswered  outage_ms  holder_after",
-        "DRILL service       200           1         20  hastack-mol-as2",
-        "DRILL keepalived    200           2         40  hastack-mol-as2"
+        "DRILL instance  method      sent  unanswered  outage_ms  holder_after",
+        "DRILL VI_DNS    service       200           1         20  hastack-mol-as2",
+        "DRILL VI_DNS    keepalived    200           2         40  hastack-mol-as2"
     ]
 }
 ok: [hastack-mol-as-client] => {
     "msg": [
-        "DRILL6 method      sent  unanswered  outage_ms  holder_after",
-        "DRILL6 service       199           3         60  hastack-mol-as2"
+        "DRILL6 instance  method      sent  unanswered  outage_ms  holder_after",
+        "DRILL6 VI_DNS6   service       199           3         60  hastack-mol-as2"
     ]
 }
 '''
@@ -23,9 +23,9 @@ ok: [hastack-mol-as-client] => {
 
 def test_the_drill_tables_are_split_by_address_family():
     tables = drill_tables(OUTPUT)
-    assert tables["DRILL"] == [["service", "200", "1", "20", "hastack-mol-as2"],
-                               ["keepalived", "200", "2", "40", "hastack-mol-as2"]]
-    assert tables["DRILL6"] == [["service", "199", "3", "60", "hastack-mol-as2"]]
+    assert tables["DRILL"] == [["VI_DNS", "service", "200", "1", "20", "hastack-mol-as2"],
+                               ["VI_DNS", "keepalived", "200", "2", "40", "hastack-mol-as2"]]
+    assert tables["DRILL6"] == [["VI_DNS6", "service", "199", "3", "60", "hastack-mol-as2"]]
 
 
 def test_an_ipv4_only_drill_has_no_ipv6_rows():

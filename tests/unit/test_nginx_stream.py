@@ -278,3 +278,14 @@ def test_the_filters_turn_errors_into_filter_errors():
     assert filters["nginx_configure_paths"](SEED_FLAGS)["sbin_path"] == "/usr/sbin/nginx"
     with pytest.raises(AnsibleFilterError, match="--with-stream"):
         filters["nginx_configure_paths"](["--prefix=/x"])
+
+
+def test_a_backend_that_is_the_proxys_own_listener_is_refused():
+    services = {"dns_udp": {"listen": 53, "protocol": "udp"}}
+    with pytest.raises(NginxStreamError, match=r"nginx_stream_backends\.be2: 10\.0\.0\.100 port 53 is where "
+                                               r"nginx_stream_services\.dns_udp listens: the proxy would forward"):
+        resolve_services(services, {"be1": "10.0.0.21", "be2": "10.0.0.100"}, dict(DEFAULTS, address="10.0.0.100"))
+    # the same address on another port is another service (a backend on the proxy host itself)
+    other = resolve_services({"dot": {"listen": 853, "protocol": "tcp", "backend_port": 53}},
+                             {"be1": "10.0.0.100"}, dict(DEFAULTS, address="10.0.0.100"))
+    assert other[0]["servers"][0]["address"] == "10.0.0.100:53"

@@ -477,3 +477,79 @@ def test_a_readme_example_is_what_its_scenario_deploys(scenario, text):
     for name in INTENT[scenario]:
         if INTENT[scenario][name][0]:
             assert name in {**shared, **group}, f"{scenario}: the example lacks {name}"
+
+
+QUORUM_HOST = dict(DNS, ansible_facts=facts(eth0="10.0.0.11/24"), inventory_hostname="n1")
+
+
+@pytest.mark.parametrize("variant", ["dnsmasq_active_standby", "dnsmasq_split_roles", "dns_lb_haproxy",
+                                     "dns_lb_nginx", "dns_lb_nftables", "dns_lb_lvs_dr"])
+def test_a_quorum_address_makes_every_instance_track_a_ping_of_it(variant):
+    intent = dict(QUORUM_HOST, hastack_dns_backends=BACKENDS, hastack_dns_backends6={},
+                  hastack_dhcp_vip="10.0.0.101", hastack_dhcp_vrid=31, hastack_vrrp_quorum_address="10.0.0.1")
+    wiring = variant_wiring(variant, intent, PEERS)
+    script = wiring["keepalived_vrrp_scripts"]["chk_quorum"]
+    assert script["script"] == "/usr/bin/ping -c 1 -W 1 10.0.0.1" and script["weight"] == -100
+    assert script["user"] == "root"
+    for name, inst in wiring["keepalived_instances"].items():
+        assert inst["track_scripts"][-1] == "chk_quorum", name
+    assert set(wiring) <= set(WIRING[variant])
+    without = variant_wiring(variant, dict(intent, hastack_vrrp_quorum_address=""), PEERS)
+    assert "chk_quorum" not in without.get("keepalived_vrrp_scripts", {})
+
+
+@pytest.mark.parametrize("address,message", [
+    ("10.0.0.300", "'10.0.0.300' is not an IPv4 or IPv6 address"),
+    ("10.0.0.100", "10.0.0.100 is a VIP of this group"),
+    ("10.0.0.11", "10.0.0.11 is an address of n1"),
+])
+def test_a_quorum_address_that_cannot_tell_a_cut_off_node_is_refused(address, message):
+    with pytest.raises(WiringError, match="^hastack_vrrp_quorum_address: " + re.escape(message)):
+        variant_wiring("dnsmasq_active_standby", dict(QUORUM_HOST, hastack_vrrp_quorum_address=address), PEERS)
+
+
+def test_the_quorum_guard_is_refused_where_a_sync_group_ignores_its_weight():
+    gateway = dict(hastack_lan_vip="10.0.0.254", hastack_lan_vrid=34, hastack_wan_vip="10.0.1.254",
+                   hastack_wan_vrid=35, ansible_facts=facts(eth0="10.0.0.11/24", eth1="10.0.1.11/24"),
+                   hastack_vrrp_quorum_address="10.0.0.1")
+    with pytest.raises(WiringError, match="^hastack_vrrp_quorum_address: gateway_vrrp keeps its VIPs in a sync"):
+        variant_wiring("gateway_vrrp", gateway, PEERS)
+
+
+def test_an_inventory_wiring_a_load_balancer_itself_needs_no_vrrp_scripts():
+    own = {name: "own" for name in WIRING["dns_lb_haproxy"] if name != "keepalived_vrrp_scripts"}
+    assert missing_wiring("dns_lb_haproxy", dict(LAN, **own), PEERS) == {}
+
+
+@pytest.mark.parametrize("variant,hostvars,message", [
+    ("dnsmasq_split_roles", dict(DNS, hastack_dhcp_vip="10.0.0.100", hastack_dhcp_vrid=31),
+     "hastack_dhcp_vip: 10.0.0.100 is hastack_dns_vip too: one address, one VIP"),
+    ("dnsmasq_split_roles", dict(DNS, hastack_dhcp_vip="10.0.0.100/24", hastack_dhcp_vrid=31),
+     "hastack_dhcp_vip: 10.0.0.100 is hastack_dns_vip too"),
+    ("gateway_vrrp", {"ansible_facts": facts(eth0="10.0.0.11/24", eth1="10.0.1.11/24"),
+                      "hastack_lan_vip": "10.0.0.1", "hastack_lan_vrid": 1,
+                      "hastack_wan_vip": "10.0.0.1", "hastack_wan_vrid": 2},
+     "hastack_wan_vip: 10.0.0.1 is hastack_lan_vip too"),
+    ("dnsmasq_active_standby", dict(DNS, hastack_dns_vip="10.0.0.11"),
+     "hastack_dns_vip: 10.0.0.11 is the own address of n1 on eth0; a VIP must be an address no node holds itself"),
+    ("dns_lb_haproxy", dict(DNS, hastack_dns_backends={"be1": "10.0.0.21", "be2": "10.0.0.100"}),
+     "hastack_dns_backends.be2: 10.0.0.100 is hastack_dns_vip: the load balancer would forward the queries "
+     "to itself"),
+    ("dns_lb_nginx", dict(DNS, hastack_dns_backends={"be1": "10.0.0.11"}),
+     "hastack_dns_backends.be1: 10.0.0.11 is the own address of n1 on eth0: a backend must be another host"),
+])
+def test_an_address_claimed_twice_is_refused_naming_both(variant, hostvars, message):
+    with pytest.raises(WiringError, match=message):
+        variant_wiring(variant, hostvars, PEERS, "n1")
+    # the inventory that wires everything itself is checked too
+    with pytest.raises(WiringError, match=message):
+        missing_wiring(variant, dict(hostvars, **{name: "own" for name in WIRING[variant]}), PEERS, "n1")
+
+
+def test_the_filter_returns_the_refusal_on_request():
+    variant_wiring_filter = FilterModule().filters()["variant_wiring"]
+    answer = variant_wiring_filter("dnsmasq_active_standby", dict(DNS, hastack_dns_vrid=0), PEERS, "n1",
+                                   errors="return")
+    assert answer == {"result": None, "error": "hastack_dns_vrid: must be an integer from 1 to 255, got 0"}
+    assert variant_wiring_filter("dnsmasq_active_active", LAN, PEERS, "n1", errors="return") == {
+        "result": {"dnsmasq_dhcp_dns_servers_from_peers": True}, "error": ""}

@@ -289,3 +289,54 @@ def test_a_bad_preferred_lifetime_names_the_vip(instance, vip, message):
     instances[instance]["virtual_ipaddresses"] = [vip]
     with pytest.raises(VrrpError, match=message):
         resolve("a", instances, dual_hostvars(instances))
+
+
+@pytest.mark.parametrize("vip,extra,message", [
+    ("10.0.0.12/24", {}, r"keepalived_instances.VI_1.virtual_ipaddresses: 10.0.0.12 is b's own address on eth0: "
+                         r"a VIP must be an address no host holds itself"),
+    ("10.0.0.30", {"lab_addresses": {"lan": "10.0.0.30"}}, r"10.0.0.30 is b's lab_addresses.lan"),
+    ("10.0.0.31", {"ansible_host": "10.0.0.31"}, r"10.0.0.31 is b's ansible_host"),
+    ("10.0.0.32", {"keepalived_unicast_src_ip": "10.0.0.32"}, r"10.0.0.32 is b's keepalived_unicast_src_ip"),
+])
+def test_a_vip_that_a_host_holds_itself_is_refused(vip, extra, message):
+    data = changed(virtual_ipaddresses=[vip])
+    hv = hostvars(data, data, **extra)
+    hv["b"]["ansible_facts"]["interfaces"] = ["eth0"]
+    hv["a"]["ansible_facts"]["interfaces"] = ["eth0"]
+    with pytest.raises(VrrpError, match=message):
+        resolve("a", data, hv)
+
+
+def test_a_master_holding_its_vip_is_not_a_host_claiming_it():
+    # the master lists the VIP among its addresses (a secondary, or an ansible_host that is the VIP)
+    hv = hostvars()
+    hv["a"]["ansible_facts"] = dict(facts("10.0.0.11", secondaries=["10.0.0.100"]), interfaces=["eth0"])
+    hv["b"]["ansible_facts"]["interfaces"] = ["eth0"]
+    hv["client"] = {"lab_addresses": {"lan": "10.0.0.50"}, "ansible_host": "client.example"}
+    assert resolve("a", BASE, hv)["VI_1"]["virtual_ipaddresses"][0]["ip"] == "10.0.0.100"
+
+
+def test_the_filter_returns_the_refusal_on_request():
+    data = changed(virtual_router_id=300)
+    vrrp_instances = FilterModule().filters()["vrrp_instances"]
+    answer = vrrp_instances(data, "a", PEERS, hostvars(data, data), defaults=DEFAULTS, errors="return")
+    assert answer == {"result": None,
+                      "error": "keepalived_instances.VI_1.virtual_router_id: must be from 1 to 255, got 300"}
+    good = vrrp_instances(BASE, "a", PEERS, hostvars(), defaults=DEFAULTS, errors="return")
+    assert good["error"] == "" and good["result"]["VI_1"]["state"] == "MASTER"
+
+
+def test_a_host_whose_variables_do_not_template_is_skipped():
+    class Broken(dict):
+        def get(self, key, default=None):
+            if key == "ansible_host":
+                raise ValueError("'undefined_thing' is undefined")
+            return super().get(key, default)
+
+    hv = hostvars()
+    hv["other"] = Broken(lab_addresses={"lan": "10.0.0.60"})
+    assert resolve("a", BASE, hv)["VI_1"]["priority"] == 150
+    data = changed(virtual_ipaddresses=["10.0.0.60"])
+    hv.update({"a": dict(hv["a"], keepalived_instances=data), "b": dict(hv["b"], keepalived_instances=data)})
+    with pytest.raises(VrrpError, match="10.0.0.60 is other's lab_addresses.lan"):
+        resolve("a", data, hv)

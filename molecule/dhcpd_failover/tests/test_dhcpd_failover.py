@@ -164,6 +164,25 @@ def test_a_config_dhcpd_refuses_leaves_dhcpd_running(lab, nodes):
         assert lab.run(node, "systemctl is-active isc-dhcp-server").stdout.strip() == "active"
 
 
+
+def test_a_config_change_restarts_one_peer_at_a_time(lab, nodes):
+    """dhcpd has no reload: the peers restart in turn, the second only once the first runs and
+    listens again, and they are back in state normal."""
+    result = lab.playbook(SCENARIO / "converge.yml", "-e", "dhcpd_failover_max_lease_time=14401")
+    assert result.returncode == 0, result.stdout[-3000:]
+    # (isc-dhcp-server is an LSB script: systemd knows when it stopped and was active again)
+    times = {node: {key: int(value) for key, value in (line.split("=", 1) for line in lab.check(
+        node, "systemctl show -p ActiveExitTimestampMonotonic -p ActiveEnterTimestampMonotonic "
+              "isc-dhcp-server").split())} for node in nodes}
+    first, second = sorted(nodes, key=lambda node: times[node]["ActiveExitTimestampMonotonic"])
+    assert times[first]["ActiveEnterTimestampMonotonic"] < times[second]["ActiveExitTimestampMonotonic"], times
+    for node in nodes:
+        assert "max-lease-time 14401;" in lab.check(node, "cat /etc/dhcp/dhcpd.conf"), node
+    assert wait_for_states(lab, {PRIMARY: ("normal", "normal"), SECONDARY: ("normal", "normal")}) == {
+        PRIMARY: ("normal", "normal"), SECONDARY: ("normal", "normal")}
+    assert lab.playbook(SCENARIO / "converge.yml").returncode == 0
+
+
 SUBNET = {"subnet": "10.213.40.0/24", "ranges": [{"start": "10.213.40.100", "end": "10.213.40.139"}]}
 
 

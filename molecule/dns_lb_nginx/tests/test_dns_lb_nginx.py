@@ -117,11 +117,11 @@ def test_the_awx_workflow_runs_through_ansible_runner(scenario):
     assert f"VIP {scenario.vip} is on {PACKAGE}" in output, output[-3000:]
 
     drill = run_job("failover_drill", inventory, {"drill_group": "dns_lb_nginx", "drill_methods": ["priority"],
-                                                  "drill_service": "nginx", "drill_query_name": "www.abc.local"})
+                                                  "drill_query_name": "www.abc.local"})
     output = drill.stdout.read()
     assert (drill.status, drill.rc) == ("successful", 0), output[-3000:]
     rows = [line.split("DRILL ", 1)[1].strip().strip('",') for line in output.splitlines() if "DRILL " in line]
-    assert len(rows) == 2 and rows[1].split()[0] == "priority", rows
-    _method, sent, unanswered, _outage, holder = rows[1].split()
+    assert len(rows) == 2 and rows[1].split()[:2] == ["VI_DNS", "priority"], rows
+    _instance, _method, sent, unanswered, _outage, holder = rows[1].split()
     assert holder == SOURCE and int(sent) > 50 and int(unanswered) < int(sent), rows
     assert scenario.lab.wait_for_holders(scenario.vip, scenario.proxies, [PACKAGE]) == [PACKAGE]

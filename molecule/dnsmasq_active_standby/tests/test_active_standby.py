@@ -16,7 +16,8 @@ REPO = SCENARIO.parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.labkit import (  # noqa: E402
-    assert_rejected_before_any_change, dig, drill_tables, leased_addresses, scenario_fixtures)
+    DnsProbe, assert_rejected_before_any_change, cut, dig, drill_tables, leased_addresses, main_pid,
+    poll, scenario_fixtures)
 from tests.awx_jobs import job_template_test  # noqa: E402
 
 VIP, VIP6 = "10.213.30.100", "fd00:213:30::100"
@@ -220,9 +221,58 @@ def test_the_failover_drill(lab, capsys):
     dual = bool(yaml.safe_load((SCENARIO / "inventory.yml").read_text())["all"]["children"]
                 ["dnsmasq_active_standby"]["vars"].get("hastack_dns_vip6"))
     assert [len(tables["DRILL"]), len(tables["DRILL6"])] == [4, 4 if dual else 0], tables
-    for method, sent, unanswered, _outage, holder in tables["DRILL"] + tables["DRILL6"]:
+    for instance, method, sent, unanswered, _outage, holder in tables["DRILL"] + tables["DRILL6"]:
+        assert instance in ("VI_DNS", "VI_DNS6"), instance
         assert int(sent) > 100 and int(unanswered) < int(sent), (method, sent, unanswered)
         assert holder == "hastack-mol-as2", (method, holder)
+
+
+def test_a_vrrp_partition_makes_two_masters_and_its_heal_one(lab, nodes, capsys):
+    """Drop VRRP between the nodes while the client still reaches both: both take the VIPs
+    (split brain), vip_status names it, and after the heal the master by priority alone
+    keeps them within a few adverts. The prober shows what the client saw meanwhile."""
+    [master] = lab.holders(VIP, nodes)
+    probes = {vip: DnsProbe(lab, CLIENT, vip, "www.lab.hastack.internal", duration_s=120) for vip in (VIP, VIP6)}
+    with cut(lab, nodes, "meta l4proto vrrp"):
+        split = {vip: lab.wait_for_holders(vip, nodes, nodes, timeout=10) for vip in (VIP, VIP6)}
+        status = lab.playbook(REPO / "playbooks/vip_status.yml")
+    healed = {vip: lab.wait_for_holders(vip, nodes, [master], timeout=10) for vip in (VIP, VIP6)}
+    # after the heal every VIP answers the client again: its ARP and neighbour caches follow
+    # the master's ARPs and NAs (bounded: 10 runs of vip_status, about 30 s)
+    healed_at = time.monotonic()
+    status_healed = poll(lambda: lab.playbook(REPO / "playbooks/vip_status.yml"),
+                         lambda status: status.returncode == 0, timeout=30, interval=1)
+    answered_after_s = time.monotonic() - healed_at
+    for probe in probes.values():
+        probe.stop()
+    figures = {vip: probe.result() for vip, probe in probes.items()}
+    with capsys.disabled():
+        for vip, f in figures.items():
+            print(f"\nPARTITION dnsmasq_active_standby {vip} sent {f['sent']} unanswered {f['unanswered']} "
+                  f"outage_ms {f['outage_ms']:.0f}")
+        print(f"PARTITION dnsmasq_active_standby vip_status passes {answered_after_s:.1f} s after the heal")
+    assert all(sorted(holders) == sorted(nodes) for holders in split.values()), split
+    assert status.returncode != 0
+    assert f"split brain: VIP {VIP} is held by {' and '.join(nodes)}" in status.stdout, status.stdout[-3000:]
+    assert healed == {VIP: [master], VIP6: [master]}, healed
+    assert status_healed.returncode == 0, status_healed.stdout[-3000:]
+    assert all(f["sent"] > 300 for f in figures.values()), figures
+
+
+def test_the_quorum_guard_moves_the_vips_off_a_node_cut_from_its_clients(lab, nodes):
+    """hastack_vrrp_quorum_address (the client here): the master stops reaching it while VRRP
+    between the nodes still flows; its priority drops by 100 and the backup takes the VIPs."""
+    [master] = lab.holders(VIP, nodes)
+    [backup] = [node for node in nodes if node != master]
+    client, client6 = lab.addresses[CLIENT]["lan"], lab.addresses6[CLIENT]["lan"]
+    with cut(lab, [master], f"ip saddr {client}", f"ip daddr {client}", f"ip6 saddr {client6}",
+             f"ip6 daddr {client6}"):
+        moved = {vip: lab.wait_for_holders(vip, nodes, [backup], timeout=15) for vip in (VIP, VIP6)}
+        answer = dig(lab, CLIENT, VIP, "www.lab.hastack.internal")
+    back = {vip: lab.wait_for_holders(vip, nodes, [master], timeout=15) for vip in (VIP, VIP6)}
+    assert moved == {VIP: [backup], VIP6: [backup]}, moved
+    assert answer == "10.213.30.80"
+    assert back == {VIP: [master], VIP6: [master]}, back
 
 
 def test_a_host_record_change_is_applied_by_a_reload(lab, nodes):
@@ -290,15 +340,51 @@ def test_bad_input_stops_the_play_before_any_host_is_touched(lab, nodes, what, e
                                       "/etc/dnsmasq.d/hastack.conf /etc/keepalived/keepalived.conf")
 
 
-def test_a_config_dnsmasq_cannot_start_with_is_rolled_back(lab, nodes):
-    """dnsmasq --test passes it (syntax), the start fails: the previous config comes back."""
+def test_a_config_dnsmasq_cannot_start_with_stops_the_rolling_restart_without_an_outage(lab, nodes):
+    """dnsmasq --test passes it (syntax), the start fails. The rolling restart takes the
+    backup first: its previous config comes back, the master never restarts, and a client
+    querying the VIP all along loses nothing."""
     files = "/etc/dnsmasq.d/hastack.conf"
     before = {node: lab.check(node, f"sha256sum {files}") for node in nodes}
+    pids = {node: main_pid(lab, node, "dnsmasq") for node in nodes}
+    [master] = lab.holders(VIP, nodes)
+    [backup] = [node for node in nodes if node != master]
+    probe = DnsProbe(lab, CLIENT, VIP, "www.lab.hastack.internal", duration_s=240)
     result = lab.playbook(CONVERGE, "-e", "dnsmasq_dhcp_leasefile=/nonexistent/dir/dnsmasq.leases")
+    assert probe.running(), "the converge outlasted the probe's window: raise duration_s"
+    probe.stop()
+    figures = probe.result()
     assert result.returncode != 0, "dnsmasq started with a lease file it cannot create"
+    assert f"dnsmasq on {backup} did not start or serve with the new" in result.stdout, result.stdout[-3000:]
     assert "the previous config is back and dnsmasq runs with it" in result.stdout, result.stdout[-3000:]
+    assert f"{master} kept the previous config and never restarted" in result.stdout, result.stdout[-3000:]
     for node in nodes:
         assert lab.check(node, f"sha256sum {files}") == before[node], f"{node}: config not restored"
         assert lab.check(node, "systemctl is-active dnsmasq").strip() == "active", node
+    assert main_pid(lab, master, "dnsmasq") == pids[master], "the master's dnsmasq restarted"
+    assert figures["sent"] > 1000 and figures["unanswered"] == 0, figures
     assert dig(lab, CLIENT, VIP, "www.lab.hastack.internal") == "10.213.30.80"
+    assert lab.playbook(CONVERGE).returncode == 0
+
+
+def test_a_config_change_restarts_one_node_at_a_time_the_vip_holder_last(lab, nodes, capsys):
+    """A valid change that needs a restart (the cache size): the backup restarts and answers
+    again before the master restarts; the VIP stays where it is. The prober shows what the
+    master's own restart costs (dnsmasq is down for tens of milliseconds)."""
+    [master] = lab.holders(VIP, nodes)
+    [backup] = [node for node in nodes if node != master]
+    probe = DnsProbe(lab, CLIENT, VIP, "www.lab.hastack.internal", duration_s=240)
+    result = lab.playbook(CONVERGE, "-e", "dnsmasq_cache_size=2000")
+    assert probe.running(), "the converge outlasted the probe's window: raise duration_s"
+    probe.stop()
+    figures = probe.result()
+    assert result.returncode == 0, result.stdout[-3000:]
+    started = {node: int(lab.check(node, "systemctl show -p ExecMainStartTimestampMonotonic --value dnsmasq"))
+               for node in nodes}
+    assert started[backup] < started[master], f"the VIP holder {master} restarted first: {started}"
+    with capsys.disabled():
+        print(f"\nROLLING dnsmasq_active_standby sent {figures['sent']} unanswered {figures['unanswered']} "
+              f"outage_ms {figures['outage_ms']:.0f}")
+    assert lab.holders(VIP, nodes) == [master]
+    assert figures["sent"] > 1000 and figures["answered"] > 0, figures
     assert lab.playbook(CONVERGE).returncode == 0

@@ -1,7 +1,9 @@
-"""dnsmasq split roles: the DNS VIP's master is node 1, the DHCP VIP's master node 2."""
+"""dnsmasq split roles on three nodes: the DNS VIP's master is node 1, the DHCP VIP's master
+node 2, each the other's first backup, node 3 the last; the failover drill on the group of three."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,19 +13,25 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
-from tests.labkit import assert_rejected_before_any_change, dig, scenario_fixtures  # noqa: E402
+from tests.labkit import REPO, assert_rejected_before_any_change, dig, drill_tables, scenario_fixtures  # noqa: E402
 from tests.awx_jobs import job_template_test  # noqa: E402
 
 CLIENT = "hastack-mol-sr-client"
 DNS_VIP, DHCP_VIP = "10.213.32.100", "10.213.32.101"
 DNS_VIP6, DHCP_VIP6 = "fd00:213:32::100", "fd00:213:32::101"
 TWIN = {DNS_VIP: DNS_VIP6, DHCP_VIP: DHCP_VIP6}
-HALVES6 = [(0x1000, 0x107f), (0x1080, 0x10ff)]
+# each node's part of the pools (filter split_pool: the first parts one address larger)
+PARTS = [(150, 166), (167, 183), (184, 199)]
+PARTS6 = [(0x1000, 0x1055), (0x1056, 0x10aa), (0x10ab, 0x10ff)]
 
 
-def in_half6(address, index):
-    low, high = HALVES6[index]
-    return low <= int(address.rsplit(":", 1)[1], 16) <= high
+def part_of(address):
+    """The index of the node whose part of the pool holds the leased address."""
+    if ":" in address:
+        host, parts = int(address.rsplit(":", 1)[1], 16), PARTS6
+    else:
+        host, parts = int(address.rsplit(".", 1)[1]), PARTS
+    return next((index for index, (low, high) in enumerate(parts) if low <= host <= high), None)
 
 
 lab, nodes, dhcp = scenario_fixtures(SCENARIO / "inventory.yml", "dnsmasq_split_roles", CLIENT)
@@ -45,7 +53,7 @@ def test_dns_through_the_dns_vip_and_a_lease(lab, dhcp):
     assert dig(lab, CLIENT, DNS_VIP, "www.lab.hastack.internal") == "10.213.32.80"
     lease = dhcp.lease()
     assert lease["domain-name-servers"] == DNS_VIP
-    assert 150 <= int(lease["address"].rsplit(".", 1)[1]) <= 199, lease
+    assert part_of(lease["address"]) is not None, lease
 
 
 def test_aaaa_and_a_through_the_ipv6_dns_vip_and_a_dhcpv6_lease(lab, dhcp):
@@ -53,7 +61,7 @@ def test_aaaa_and_a_through_the_ipv6_dns_vip_and_a_dhcpv6_lease(lab, dhcp):
     assert dig(lab, CLIENT, DNS_VIP6, "www.lab.hastack.internal") == "10.213.32.80"
     lease = dhcp.lease6()
     assert lease["name-servers"] == DNS_VIP6, lease
-    assert in_half6(lease["address"], 0) or in_half6(lease["address"], 1), lease
+    assert part_of(lease["address"]) is not None, lease
 
 
 @pytest.mark.parametrize("dead,vip,survivor", [(1, DHCP_VIP, 0), (0, DNS_VIP, 1)],
@@ -69,10 +77,12 @@ def test_each_node_backs_up_the_other(lab, nodes, dhcp, dead, vip, survivor):
             assert lab.holders(address, [survivor_node]) == [survivor_node], address
         assert dig(lab, CLIENT, DNS_VIP, "www.lab.hastack.internal") == "10.213.32.80"
         assert dig(lab, CLIENT, DNS_VIP6, "www.lab.hastack.internal", "AAAA") == "fd00:213:32::80"
+        # every live node serves its part of the pools: not the dead node
         lease = dhcp.lease()
-        assert lease["dhcp-server-identifier"] == f"10.213.32.1{survivor + 1}", lease
+        assert lease["dhcp-server-identifier"] != f"10.213.32.1{dead + 1}", lease
+        assert part_of(lease["address"]) not in (None, dead), lease
         lease6 = dhcp.lease6()
-        assert in_half6(lease6["address"], survivor), lease6
+        assert part_of(lease6["address"]) not in (None, dead), lease6
     finally:
         subprocess.run(["podman", "unpause", dead_node], check=True, capture_output=True)
     assert lab.wait_for_holders(DNS_VIP, nodes, [nodes[0]]) == [nodes[0]]
@@ -98,3 +108,25 @@ def test_an_ipv4_dhcp_vip6_is_refused_by_name(lab, nodes):
                                       {"hastack_dhcp_vip6": DHCP_VIP},
                                       "hastack_dhcp_vip6: '10.213.32.101' is not an IPv6 address",
                                       "/etc/dnsmasq.d/hastack.conf /etc/keepalived/keepalived.conf")
+
+
+def test_the_failover_drill_on_three_nodes(lab, nodes, capsys):
+    """Every instance, DNS and DHCP VIP with their IPv6 twins: each VIP lands on the node
+    keepalived elects, the other of the first two (priority 140), never the third (130)."""
+    extra = {"drill_group": "dnsmasq_split_roles", "drill_methods": ["keepalived", "link"],
+             "drill_query_name": "www.lab.hastack.internal", "drill_window_s": 3}
+    result = lab.playbook(REPO / "playbooks/failover_drill.yml", "-e", json.dumps(extra))
+    tables = drill_tables(result.stdout)
+    with capsys.disabled():
+        for table, rows in tables.items():
+            print(f"\n{table} dnsmasq_split_roles\n" + "\n".join(f"{table} {' '.join(row)}" for row in rows))
+    assert result.returncode == 0, result.stdout[-3000:]
+    expected = {"VI_DNS": nodes[1], "VI_DNS6": nodes[1], "VI_DHCP": nodes[0], "VI_DHCP6": nodes[0]}
+    drilled = sorted((row[0], row[1]) for row in tables["DRILL"] + tables["DRILL6"])
+    assert drilled == sorted((instance, method) for instance in expected for method in extra["drill_methods"])
+    for instance, method, sent, unanswered, _outage, holder in tables["DRILL"] + tables["DRILL6"]:
+        assert int(sent) > 50 and int(unanswered) < int(sent), (instance, method, sent, unanswered)
+        assert holder == expected[instance], (instance, method, holder)
+    # back on their masters after the drill
+    assert lab.wait_for_holders(DNS_VIP, nodes, [nodes[0]]) == [nodes[0]]
+    assert lab.wait_for_holders(DHCP_VIP, nodes, [nodes[1]]) == [nodes[1]]
