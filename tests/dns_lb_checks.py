@@ -4,7 +4,6 @@ client), imported by each scenario's test module, which defines the `scenario` f
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.labkit import REPO, Lab, assert_rejected_before_any_change, drill_tables
+from tests.labkit import Lab, assert_rejected_before_any_change, run_drill
 
 ANSWERS = {"1.2.3.4", "1.2.3.5"}
 # the backends' AAAA answers for NAME (2001:db8::/32: documentation data, never routed)
@@ -171,12 +170,7 @@ def test_the_failover_drill(scenario, capsys):
     # the service each VIP guards, the interface: derived by the drill from the instance
     extra = {"drill_group": scenario.variant, "drill_query_name": NAME, "drill_methods": methods,
              "drill_tcp": not scenario.udp}
-    result = scenario.lab.playbook(REPO / "playbooks/failover_drill.yml", "-e", json.dumps(extra))
-    tables = drill_tables(result.stdout)
-    with capsys.disabled():
-        for table, rows in tables.items():
-            print(f"\n{table} {scenario.variant}\n" + "\n".join(f"{table} {' '.join(row)}" for row in rows))
-    assert result.returncode == 0, result.stdout[-3000:]
+    tables = run_drill(scenario.lab, scenario.variant, extra, capsys)
     # every method on the IPv4 VIP, and on the IPv6 VIP when the pair has one
     dual = bool(scenario.vars.get("hastack_dns_vip6") or scenario.proxy_vars.get("hastack_dns_vip6"))
     assert [len(tables["DRILL"]), len(tables["DRILL6"])] == [len(methods), len(methods) if dual else 0], tables

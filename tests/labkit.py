@@ -578,3 +578,15 @@ def drill_tables(output: str) -> dict[str, list[list[str]]]:
             if len(row) == 6 and row[0] != "instance":
                 tables[match.group(1)].append(row)
     return tables
+
+
+def run_drill(lab: "Lab", label: str, extra: dict, capsys) -> dict[str, list[list[str]]]:
+    """Run playbooks/failover_drill.yml with `extra`, print its tables (under `label`, past
+    pytest's capture: they are the drill's figures), check that it succeeded and return them."""
+    result = lab.playbook(REPO / "playbooks/failover_drill.yml", "-e", json.dumps(extra))
+    tables = drill_tables(result.stdout)
+    with capsys.disabled():
+        for table, rows in tables.items():
+            print(f"\n{table} {label}\n" + "\n".join(f"{table} {' '.join(row)}" for row in rows))
+    assert result.returncode == 0, result.stdout[-3000:]
+    return tables

@@ -180,3 +180,15 @@ def expected_holder(entry, holder):
     """The node keepalived elects when holder fails: the other node with the highest priority."""
     others = {node: prio for node, prio in entry["priorities"].items() if node != holder}
     return max(others, key=others.get) if others else ""
+
+
+def preferred_vips(plan, node):
+    """The VIPs (IPv4 and IPv6) node holds whenever it is up: those of the plan's instances
+    that preempt and where its priority is above every other node's."""
+    vips = []
+    for entry in plan or []:
+        others = [prio for other, prio in entry["priorities"].items() if other != node]
+        if not entry["nopreempt"] and node in entry["priorities"] and \
+                all(entry["priorities"][node] > prio for prio in others):
+            vips += [vip for vip in (entry["vip"], entry["vip6"]) if vip]
+    return vips

@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils import probe
 from ansible_collections.hastack.dns_dhcp.plugins.modules import dhcp_probe
+from tests.unit.loopback import UdpResponder
 
 
 def has_ipv6_loopback():
@@ -22,29 +23,11 @@ def has_ipv6_loopback():
         return False
 
 
-class Responder:
+class Responder(UdpResponder):
     """A DHCP server on loopback that answers DHCPINFORM with DHCPACK (or an Information-request
     with a Reply), to the request's source port; it can be muted or made to refuse."""
 
-    def __init__(self, family=socket.AF_INET):
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        self.sock.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self.muted = self.refuse = self.stop = False
-        self.requests = []
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        while not self.stop:
-            try:
-                wire, peer = self.sock.recvfrom(4096)
-            except socket.timeout:
-                continue
-            self.requests.append(wire)
-            if not self.muted:
-                self.sock.sendto(self.answer(wire), peer)
+    refuse = False
 
     def answer(self, wire):
         if self.sock.family == socket.AF_INET6:
@@ -55,11 +38,6 @@ class Responder:
         kind = dhcp_probe.DHCPNAK if self.refuse else dhcp_probe.DHCPACK
         return (bytes([2]) + wire[1:236] + dhcp_probe.MAGIC_COOKIE
                 + bytes([53, 1, kind, 54, 4, 10, 0, 0, 1, 255]))
-
-    def close(self):
-        self.stop = True
-        self.thread.join()
-        self.sock.close()
 
 
 @pytest.fixture

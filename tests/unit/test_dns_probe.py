@@ -12,39 +12,21 @@ import dns.rrset
 import pytest
 
 from ansible_collections.hastack.dns_dhcp.plugins.modules import dns_probe
+from tests.unit.loopback import UdpResponder
 
 
-class Responder:
+class Responder(UdpResponder):
     """A UDP DNS server on 127.0.0.1 that answers A queries, and can be muted."""
 
     def __init__(self, address="10.0.0.1"):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
         self.address = address
-        self.muted = False
-        self.stop = False
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def serve(self):
-        while not self.stop:
-            try:
-                wire, peer = self.sock.recvfrom(4096)
-            except socket.timeout:
-                continue
-            if self.muted:
-                continue
-            query = dns.message.from_wire(wire)
-            response = dns.message.make_response(query)
-            response.answer.append(dns.rrset.from_text(query.question[0].name, 60, "IN", "A", self.address))
-            self.sock.sendto(response.to_wire(), peer)
-
-    def close(self):
-        self.stop = True
-        self.thread.join()
-        self.sock.close()
+    def answer(self, wire):
+        query = dns.message.from_wire(wire)
+        response = dns.message.make_response(query)
+        response.answer.append(dns.rrset.from_text(query.question[0].name, 60, "IN", "A", self.address))
+        return response.to_wire()
 
 
 @pytest.fixture

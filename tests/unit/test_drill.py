@@ -1,4 +1,5 @@
-"""Unit tests of the failover drill's plan (plugins/module_utils/drill.py, filters drill_plan, drill_expected)."""
+"""Unit tests of the failover drill's plan (plugins/module_utils/drill.py, filters drill_plan,
+drill_expected, drill_preferred)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.hastack.dns_dhcp.plugins.filter.drill import FilterModule
-from ansible_collections.hastack.dns_dhcp.plugins.module_utils.drill import DrillError, drill_plan, expected_holder
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.drill import (
+    DrillError,
+    drill_plan,
+    expected_holder,
+    preferred_vips,
+)
 
 NODES = ["n1", "n2", "n3"]
 FILTERS = FilterModule().filters()
@@ -52,6 +58,17 @@ def test_the_expected_holder_is_the_remaining_node_with_the_highest_priority():
     assert expected_holder(plan["VI_DHCP"], "n2") == "n1"
     assert expected_holder(plan["VI_DHCP"], "n3") == "n2"
     assert FILTERS["drill_expected"](plan["VI_DHCP"], "n1") == "n2"
+
+
+def test_a_node_takes_back_only_the_vips_it_wins_by_priority_where_the_group_preempts():
+    plan = drill_plan(split_roles(), NODES, "dnsmasq_split_roles")
+    # n1 masters the DNS VIP, n2 the DHCP VIP, n3 none: each VIP with its IPv6 twin
+    assert preferred_vips(plan, "n1") == ["10.0.0.100", "fd00::100"]
+    assert FILTERS["drill_preferred"](plan, "n2") == ["10.0.0.101", "fd00::101"]
+    assert preferred_vips(plan, "n3") == []
+    for entry in plan:
+        entry["nopreempt"] = True
+    assert preferred_vips(plan, "n1") == [] and preferred_vips(plan, "n2") == []
 
 
 def test_an_ipv4_only_group_has_no_twins():

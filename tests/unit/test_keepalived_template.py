@@ -217,3 +217,21 @@ def test_keepalived_accepts_the_rendered_files(rendered):
         conf = rendered["dir"] / f"{name}.conf"
         run = subprocess.run(["sh", str(checker), str(conf)], capture_output=True, text=True, check=False)
         assert run.returncode == 0, f"keepalived refused {name}:\n{run.stdout}{run.stderr}"
+
+
+def test_every_instance_tracks_the_drain_file_a_sync_group_by_fault(tmp_path):
+    instances = {name: {"interface": "eth0", "virtual_router_id": vrid, "virtual_ipaddresses": [vip]}
+                 for name, vrid, vip in [("VI_DNS", 51, "10.0.0.100/24"), ("VI_LAN", 52, "10.0.0.1/24"),
+                                         ("VI_UP", 53, "10.0.1.1/24")]}
+    text = render(tmp_path, "drain", {"keepalived_instances": instances,
+                                      "keepalived_sync_groups": {"GW": {"group": ["VI_LAN", "VI_UP"]}}})
+    assert ('vrrp_track_file hastack_drain {\n    file "/etc/keepalived/hastack-drain"\n    weight -1\n'
+            '    init_file 0\n}\n') in text, text
+    assert 'vrrp_track_file hastack_drain_fault {\n    file "/etc/keepalived/hastack-drain"\n    weight 0\n}\n' in text
+    blocks = {name: text[text.index(f"vrrp_instance {name} {{"):] for name in instances}
+    assert "track_file {\n        hastack_drain\n    }" in blocks["VI_DNS"].split("\n}\n")[0]
+    for name in ("VI_LAN", "VI_UP"):
+        assert "track_file {\n        hastack_drain_fault\n    }" in blocks[name].split("\n}\n")[0], name
+    # null leaves it out
+    text = render(tmp_path, "no_drain", {"keepalived_instances": instances, "keepalived_drain_file": None})
+    assert "hastack_drain" not in text

@@ -4,7 +4,6 @@ IPv4 and IPv6."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
-from tests.labkit import REPO, drill_tables  # noqa: E402
+from tests.labkit import run_drill  # noqa: E402
 from tests.lvs_dr_checks import assert_dead_server_leaves_the_pools, lvs_dr_fixtures  # noqa: E402
 
 VIP = "10.213.56.100"
@@ -79,12 +78,7 @@ def test_the_failover_drill(lab, capsys):
     # no link method here: the drill reaches the VMs over that same link
     methods = ["keepalived", "priority"]
     extra = {"drill_group": "dns_lb_lvs_dr", "drill_query_name": NAME, "drill_methods": methods}
-    result = lab.playbook(REPO / "playbooks/failover_drill.yml", "-e", json.dumps(extra))
-    tables = drill_tables(result.stdout)
-    with capsys.disabled():
-        for table, rows in tables.items():
-            print(f"\n{table} dns_lb_lvs_dr\n" + "\n".join(f"{table} {' '.join(row)}" for row in rows))
-    assert result.returncode == 0, result.stdout[-3000:]
+    tables = run_drill(lab, "dns_lb_lvs_dr", extra, capsys)
     for table, rows in tables.items():
         assert [row[1] for row in rows] == methods, (table, rows)
         for _instance, _method, sent, unanswered, _outage, holder in rows:

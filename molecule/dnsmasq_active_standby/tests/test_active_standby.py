@@ -16,7 +16,7 @@ REPO = SCENARIO.parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.labkit import (  # noqa: E402
-    DnsProbe, assert_rejected_before_any_change, cut, dig, drill_tables, leased_addresses, main_pid,
+    DnsProbe, assert_rejected_before_any_change, cut, dig, run_drill, leased_addresses, main_pid,
     poll, scenario_fixtures)
 from tests.awx_jobs import job_template_test  # noqa: E402
 
@@ -211,12 +211,7 @@ def test_no_address_was_handed_out_by_both_nodes(lab, nodes):
 
 
 def test_the_failover_drill(lab, capsys):
-    result = lab.playbook(REPO / "playbooks/failover_drill.yml", "-e", "drill_group=dnsmasq_active_standby")
-    tables = drill_tables(result.stdout)
-    with capsys.disabled():
-        for table, rows in tables.items():
-            print(f"\n{table} dnsmasq_active_standby\n" + "\n".join(f"{table} {' '.join(row)}" for row in rows))
-    assert result.returncode == 0, result.stdout[-3000:]
+    tables = run_drill(lab, "dnsmasq_active_standby", {"drill_group": "dnsmasq_active_standby"}, capsys)
     # four methods on the IPv4 VIP, and on the IPv6 VIP when the pair has one
     dual = bool(yaml.safe_load((SCENARIO / "inventory.yml").read_text())["all"]["children"]
                 ["dnsmasq_active_standby"]["vars"].get("hastack_dns_vip6"))
@@ -340,6 +335,18 @@ def test_bad_input_stops_the_play_before_any_host_is_touched(lab, nodes, what, e
                                       "/etc/dnsmasq.d/hastack.conf /etc/keepalived/keepalived.conf")
 
 
+def converge_under_probe(lab, nodes, *args):
+    """Converge with `args` while the client queries the VIP: the master and the backup
+    before it, the playbook's result and the probe's figures."""
+    [master] = lab.holders(VIP, nodes)
+    [backup] = [node for node in nodes if node != master]
+    probe = DnsProbe(lab, CLIENT, VIP, "www.lab.hastack.internal", duration_s=240)
+    result = lab.playbook(CONVERGE, *args)
+    assert probe.running(), "the converge outlasted the probe's window: raise duration_s"
+    probe.stop()
+    return master, backup, result, probe.result()
+
+
 def test_a_config_dnsmasq_cannot_start_with_stops_the_rolling_restart_without_an_outage(lab, nodes):
     """dnsmasq --test passes it (syntax), the start fails. The rolling restart takes the
     backup first: its previous config comes back, the master never restarts, and a client
@@ -347,13 +354,8 @@ def test_a_config_dnsmasq_cannot_start_with_stops_the_rolling_restart_without_an
     files = "/etc/dnsmasq.d/hastack.conf"
     before = {node: lab.check(node, f"sha256sum {files}") for node in nodes}
     pids = {node: main_pid(lab, node, "dnsmasq") for node in nodes}
-    [master] = lab.holders(VIP, nodes)
-    [backup] = [node for node in nodes if node != master]
-    probe = DnsProbe(lab, CLIENT, VIP, "www.lab.hastack.internal", duration_s=240)
-    result = lab.playbook(CONVERGE, "-e", "dnsmasq_dhcp_leasefile=/nonexistent/dir/dnsmasq.leases")
-    assert probe.running(), "the converge outlasted the probe's window: raise duration_s"
-    probe.stop()
-    figures = probe.result()
+    master, backup, result, figures = converge_under_probe(
+        lab, nodes, "-e", "dnsmasq_dhcp_leasefile=/nonexistent/dir/dnsmasq.leases")
     assert result.returncode != 0, "dnsmasq started with a lease file it cannot create"
     assert f"dnsmasq on {backup} did not start or serve with the new" in result.stdout, result.stdout[-3000:]
     assert "the previous config is back and dnsmasq runs with it" in result.stdout, result.stdout[-3000:]
@@ -371,13 +373,7 @@ def test_a_config_change_restarts_one_node_at_a_time_the_vip_holder_last(lab, no
     """A valid change that needs a restart (the cache size): the backup restarts and answers
     again before the master restarts; the VIP stays where it is. The prober shows what the
     master's own restart costs (dnsmasq is down for tens of milliseconds)."""
-    [master] = lab.holders(VIP, nodes)
-    [backup] = [node for node in nodes if node != master]
-    probe = DnsProbe(lab, CLIENT, VIP, "www.lab.hastack.internal", duration_s=240)
-    result = lab.playbook(CONVERGE, "-e", "dnsmasq_cache_size=2000")
-    assert probe.running(), "the converge outlasted the probe's window: raise duration_s"
-    probe.stop()
-    figures = probe.result()
+    master, backup, result, figures = converge_under_probe(lab, nodes, "-e", "dnsmasq_cache_size=2000")
     assert result.returncode == 0, result.stdout[-3000:]
     started = {node: int(lab.check(node, "systemctl show -p ExecMainStartTimestampMonotonic --value dnsmasq"))
                for node in nodes}
@@ -388,3 +384,66 @@ def test_a_config_change_restarts_one_node_at_a_time_the_vip_holder_last(lab, no
     assert lab.holders(VIP, nodes) == [master]
     assert figures["sent"] > 1000 and figures["answered"] > 0, figures
     assert lab.playbook(CONVERGE).returncode == 0
+
+
+MAINTENANCE = REPO / "playbooks/maintenance.yml"
+
+
+def maintenance(lab, node, **extra):
+    return lab.playbook(MAINTENANCE, "-e", json.dumps({"maintenance_group": "dnsmasq_active_standby",
+                                                       "maintenance_node": node, **extra}))
+
+
+def test_maintenance_of_the_master_loses_no_query(lab, nodes, capsys):
+    """Drain the VIP holder, restart its keepalived and dnsmasq as the work, restore it: both
+    VIPs go to the backup by priority and stay there through the restart (the drain file
+    survives it), then come back (the group preempts). A client queries both VIPs all along."""
+    [master] = lab.holders(VIP, nodes)
+    [backup] = [node for node in nodes if node != master]
+    probes = {vip: DnsProbe(lab, CLIENT, vip, "www.lab.hastack.internal", duration_s=240) for vip in (VIP, VIP6)}
+    result = maintenance(lab, master, maintenance_work=["restart"])
+    for probe in probes.values():
+        assert probe.running(), "the maintenance outlasted the probe's window: raise duration_s"
+        probe.stop()
+    figures = {vip: probe.result() for vip, probe in probes.items()}
+    with capsys.disabled():
+        for vip, got in figures.items():
+            print(f"\nMAINTENANCE dnsmasq_active_standby {vip} sent {got['sent']} unanswered {got['unanswered']} "
+                  f"outage_ms {got['outage_ms']:.0f}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    for vip in (VIP, VIP6):
+        assert f"MAINTENANCE {master} drained {vip} {backup}" in result.stdout, result.stdout[-3000:]
+        assert f"MAINTENANCE {master} restored {vip} {master}" in result.stdout, result.stdout[-3000:]
+    assert lab.holders(VIP, nodes) == [master] and lab.holders(VIP6, nodes) == [master]
+    assert lab.check(master, "cat /etc/keepalived/hastack-drain").strip() == "0"
+    for vip, got in figures.items():
+        assert got["sent"] > 500 and got["unanswered"] == 0, (vip, got)
+
+
+def test_the_last_healthy_node_is_not_drained(lab, nodes):
+    [master] = lab.holders(VIP, nodes)
+    [backup] = [node for node in nodes if node != master]
+    lab.check(backup, "systemctl stop keepalived")
+    try:
+        result = maintenance(lab, master, maintenance_action="drain")
+        assert result.returncode != 0
+        assert f"maintenance_node: {master} is the last healthy node of dnsmasq_active_standby" in result.stdout, \
+            result.stdout[-3000:]
+        assert lab.check(master, "cat /etc/keepalived/hastack-drain").strip() == "0"
+        assert lab.holders(VIP, nodes) == [master]
+    finally:
+        lab.check(backup, "systemctl start keepalived")
+
+
+def test_a_node_drained_by_hand_stays_drained_through_a_converge_until_restored(lab, nodes):
+    [master] = lab.holders(VIP, nodes)
+    [backup] = [node for node in nodes if node != master]
+    assert maintenance(lab, master, maintenance_action="drain").returncode == 0
+    try:
+        assert lab.holders(VIP, nodes) == [backup]
+        assert lab.playbook(CONVERGE).returncode == 0
+        assert lab.holders(VIP, nodes) == [backup] and lab.holders(VIP6, nodes) == [backup]
+    finally:
+        result = maintenance(lab, master, maintenance_action="restore")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert lab.holders(VIP, nodes) == [master] and lab.holders(VIP6, nodes) == [master]

@@ -3,7 +3,6 @@ node 2, each the other's first backup, node 3 the last; the failover drill on th
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
-from tests.labkit import REPO, assert_rejected_before_any_change, dig, drill_tables, scenario_fixtures  # noqa: E402
+from tests.labkit import assert_rejected_before_any_change, dig, run_drill, scenario_fixtures  # noqa: E402
 from tests.awx_jobs import job_template_test  # noqa: E402
 
 CLIENT = "hastack-mol-sr-client"
@@ -115,12 +114,7 @@ def test_the_failover_drill_on_three_nodes(lab, nodes, capsys):
     keepalived elects, the other of the first two (priority 140), never the third (130)."""
     extra = {"drill_group": "dnsmasq_split_roles", "drill_methods": ["keepalived", "link"],
              "drill_query_name": "www.lab.hastack.internal", "drill_window_s": 3}
-    result = lab.playbook(REPO / "playbooks/failover_drill.yml", "-e", json.dumps(extra))
-    tables = drill_tables(result.stdout)
-    with capsys.disabled():
-        for table, rows in tables.items():
-            print(f"\n{table} dnsmasq_split_roles\n" + "\n".join(f"{table} {' '.join(row)}" for row in rows))
-    assert result.returncode == 0, result.stdout[-3000:]
+    tables = run_drill(lab, "dnsmasq_split_roles", extra, capsys)
     expected = {"VI_DNS": nodes[1], "VI_DNS6": nodes[1], "VI_DHCP": nodes[0], "VI_DHCP6": nodes[0]}
     drilled = sorted((row[0], row[1]) for row in tables["DRILL"] + tables["DRILL6"])
     assert drilled == sorted((instance, method) for instance in expected for method in extra["drill_methods"])
