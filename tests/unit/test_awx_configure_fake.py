@@ -51,7 +51,8 @@ def test_the_first_run_creates_the_project_templates_and_workflow(configured):
     awx, (run, counts, _), _second, _writes = configured
     assert run.returncode == 0 and counts["changed"] > 0, run.stdout[-3000:]
     templates = {t["name"]: t for t in awx.find("job_templates")}
-    assert {"hastack kea_ha", "hastack deploy", "hastack vip_status", "hastack failover_drill"} <= set(templates)
+    assert {"hastack kea_ha", "hastack deploy", "hastack vip_status", "hastack failover_drill",
+            "hastack maintenance"} <= set(templates)
     assert [c["inputs"] for c in awx.find("credentials")] == [{"vault_password": "$encrypted$"}]
     workflow, = awx.find("workflow_job_templates")
     nodes = {n["identifier"]: n for n in awx.find("workflow_job_template_nodes", workflow_job_template=workflow["id"])}

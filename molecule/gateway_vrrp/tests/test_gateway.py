@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -149,6 +150,30 @@ def test_stopping_dnsmasq_moves_both_vips_together(lab, routers):
     finally:
         lab.check(master, "systemctl start dnsmasq")
     assert lab.wait_for_holders(LAN_VIP, routers, [master]) == [master]
+
+
+def test_maintenance_drains_the_sync_group_by_fault_and_restores_it(lab, routers):
+    """The gateway's instances are in a sync group, which ignores track weights: the drain
+    file puts them in FAULT together, so both VIPs move to the backup and the static client
+    keeps its gateway; the restore brings them back to the master."""
+    master, backup = routers
+
+    def maintenance(action):
+        return lab.playbook(SCENARIO.parent.parent / "playbooks/maintenance.yml", "-e", json.dumps(
+            {"maintenance_group": "gateway_vrrp", "maintenance_node": master, "maintenance_action": action}))
+
+    result = maintenance("drain")
+    try:
+        assert result.returncode == 0, result.stdout[-3000:]
+        for vip in (LAN_VIP, WAN_VIP, LAN_VIP6, WAN_VIP6):
+            assert lab.holders(vip, routers) == [backup], vip
+            assert f"MAINTENANCE {master} drained {vip} {backup}" in result.stdout, vip
+        lab.check(CLIENT, f"ping -c 1 -W 2 {SERVER_IP}")
+    finally:
+        result = maintenance("restore")
+    assert result.returncode == 0, result.stdout[-3000:]
+    for vip in (LAN_VIP, WAN_VIP, LAN_VIP6, WAN_VIP6):
+        assert lab.holders(vip, routers) == [master], vip
 
 
 def test_a_sync_group_naming_an_unknown_instance_is_refused(lab, routers):
