@@ -68,9 +68,18 @@ def test_awx_refuses_to_store_a_default_outside_the_choices():
         spec({"variable": "x", "type": "multiplechoice", "choices": ["a"], "default": "b"})
 
 
+# the maintenance template has nothing to fall back on for the group and the node: AWX asks them
+REQUIRED = {"maintenance": {"maintenance_group": "dnsmasq_active_standby", "maintenance_node": "lab-dns1"}}
+
+
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_no_survey_of_awx_configure_sends_anything_unanswered(template):
-    assert awx_jobs.survey_extra_vars(template, {}) == {}
+    assert awx_jobs.survey_extra_vars(template, dict(REQUIRED.get(template, {}))) == REQUIRED.get(template, {})
+
+
+def test_the_maintenance_template_is_not_launched_without_its_group_and_node():
+    with pytest.raises(AWXRefused, match="'maintenance_group' value missing; 'maintenance_node' value missing"):
+        awx_jobs.survey_extra_vars("maintenance", {})
 
 
 def test_an_unanswered_survey_keeps_the_inventorys_value(tmp_path):
