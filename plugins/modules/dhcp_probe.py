@@ -158,9 +158,9 @@ def read_ack(wire):
 
 def information_request(xid, duid):
     """A DHCPv6 Information-request (RFC 8415 18.2.6): client id, elapsed time, asks for DNS servers."""
-    options = (struct.pack("!HH", OPTION6_CLIENT_ID, len(duid)) + duid
-               + struct.pack("!HHH", OPTION6_ELAPSED_TIME, 2, 0)
-               + struct.pack("!HHH", OPTION6_ORO, 2, OPTION6_DNS_SERVERS))
+    options = b"".join([struct.pack("!HH", OPTION6_CLIENT_ID, len(duid)), duid,
+                        struct.pack("!HHH", OPTION6_ELAPSED_TIME, 2, 0),
+                        struct.pack("!HHH", OPTION6_ORO, 2, OPTION6_DNS_SERVERS)])
     return struct.pack("!I", (DHCP6_INFORMATION_REQUEST << 24) | xid) + options
 
 
