@@ -99,7 +99,7 @@ MASKED_UNITS = [
     "systemd-networkd-wait-online.service", "systemd-timesyncd.service",
 ]
 DISABLED_SERVICES = [
-    "keepalived", "dnsmasq", "haproxy", "nginx", "isc-dhcp-server", "isc-dhcp-server6",
+    "keepalived", "dnsmasq", "haproxy", "dnsdist", "nginx", "isc-dhcp-server", "isc-dhcp-server6",
     "kea-dhcp4-server", "kea-dhcp6-server", "kea-dhcp-ddns-server", "kea-ctrl-agent",
     "named", "chrony", "nftables", "ipvsadm",
 ]

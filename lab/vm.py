@@ -110,7 +110,7 @@ install -d -m 0700 "$root/root/.ssh"
 install -m 0600 {workdir}/authorized_keys "$root/root/.ssh/authorized_keys"
 echo '/dev/vda / ext4 defaults,noatime 0 1' > "$root/etc/fstab"
 echo 'hastack-vm' > "$root/etc/hostname"
-for svc in keepalived dnsmasq haproxy nginx isc-dhcp-server isc-dhcp-server6 kea-dhcp4-server \
+for svc in keepalived dnsmasq haproxy dnsdist nginx isc-dhcp-server isc-dhcp-server6 kea-dhcp4-server \
            kea-ctrl-agent named chrony nftables ipvsadm apt-daily.timer apt-daily-upgrade.timer \
            e2scrub_all.timer fstrim.timer systemd-timesyncd; do
     chroot "$root" systemctl disable "$svc" >/dev/null 2>&1 || true

@@ -34,6 +34,7 @@ INSTANCE_DEFAULTS = {"version": 3, "advert_int": 0.1}
 SERVICES = (
     ("dnsmasq", "dnsmasq"),
     ("haproxy", "haproxy"),
+    ("dnsdist", "dnsdist"),
     ("nginx", "nginx"),
     ("kea-dhcp4", "kea-dhcp4-server"),
     ("kea-dhcp6", "kea-dhcp6-server"),

@@ -73,6 +73,7 @@ INTENT = {
     },
     "dns_lb_haproxy": dict(_DNS_VIP, **_BACKENDS, **_QUORUM),
     "dns_lb_nginx": dict(_DNS_VIP, **_BACKENDS, **_QUORUM),
+    "dns_lb_dnsdist": dict(_DNS_VIP, **_BACKENDS, **_QUORUM),
     "dns_lb_nftables": dict(_DNS_VIP, hastack_dns_backends=(True, "The DNS backends, a dict of name to "
                                                                   "IPv4 address."), **_BACKENDS6, **_QUORUM),
     "dns_lb_lvs_dr": dict(_DNS_VIP, **_BACKENDS, **_BACKENDS6, **_QUORUM),
@@ -322,6 +323,24 @@ def _proxy(prefix, down):
     return derive
 
 
+def _dnsdist(hostvars, variant, peers, host):
+    """dnsdist as the other proxies, plus: the client networks it admits (the VIPs' subnets),
+    the health checks' question, and keepalived asking the local dnsdist a real question (a
+    hung dnsdist keeps its state file at 0)."""
+    wiring = _proxy("dnsdist", "dnsdist")(hostvars, variant, peers, host)
+    acl = [str(netaddr.IPNetwork(cidr).cidr) for inst in wiring["keepalived_instances"].values()
+           for cidr in inst["virtual_ipaddresses"]]
+    wiring["dnsdist_acl"] = list(dict.fromkeys(acl))
+    if hostvars.get("hastack_dns_check_name"):
+        wiring["dnsdist_check_name"] = hostvars["hastack_dns_check_name"]
+    script = hostvars.get("dnsdist_health_script") or f"{LIBEXEC}/dnsdist-check-dns"
+    wiring["keepalived_vrrp_scripts"] = {"chk_dns": {"script": script, "interval": 1, "timeout": 2,
+                                                     "fall": 2, "rise": 2, "weight": -60}}
+    for inst in wiring["keepalived_instances"].values():
+        inst["track_scripts"] = ["chk_dns"]
+    return wiring
+
+
 def _nftables(hostvars, variant, peers, host):
     vip, cidr, iface = vip_on(hostvars, variant, "hastack_dns_vip", host)
     vrid = _vrid(hostvars, variant, "hastack_dns_vrid")
@@ -397,6 +416,7 @@ _DERIVE = {
     "gateway_vrrp": _gateway,
     "dns_lb_haproxy": _proxy("haproxy", "haproxy"),
     "dns_lb_nginx": _proxy("nginx_stream", "nginx"),
+    "dns_lb_dnsdist": _dnsdist,
     "dns_lb_nftables": _nftables,
     "dns_lb_lvs_dr": _lvs_dr,
     "dhcpd_failover": _dhcp_pair("dhcpd_failover"),
@@ -420,6 +440,9 @@ WIRING = {
     "dns_lb_nginx": ["nginx_stream_backends", "nginx_stream_listen_address", "nginx_stream_listen_address6",
                      "nginx_stream_nonlocal_bind", "keepalived_track_files", "keepalived_vrrp_scripts",
                      "keepalived_instances"],
+    "dns_lb_dnsdist": ["dnsdist_backends", "dnsdist_listen_address", "dnsdist_listen_address6",
+                       "dnsdist_nonlocal_bind", "dnsdist_acl", "dnsdist_check_name", "keepalived_track_files",
+                       "keepalived_vrrp_scripts", "keepalived_instances"],
     "dns_lb_nftables": ["nftables_lb_vip", "nftables_lb_vip6", "nftables_lb_interface", "nftables_lb_backends",
                         "nftables_lb_backends6", "keepalived_vrrp_scripts", "keepalived_instances"],
     "dns_lb_lvs_dr": ["keepalived_instances", "keepalived_virtual_servers", "keepalived_dns_check_name",
@@ -430,6 +453,7 @@ WIRING = {
 # Derived only from an optional intent variable (the IPv6 VIP, the check name): an
 # inventory that wires everything else itself needs no intent for them either.
 OPTIONAL_WIRING = {"haproxy_check_name", "haproxy_listen_address6", "nginx_stream_listen_address6",
+                   "dnsdist_check_name", "dnsdist_listen_address6",
                    "nftables_lb_vip6", "nftables_lb_backends6", "dnsmasq_ra_enabled", "dnsmasq_ra_source"}
 # ... per variant: the load balancers' vrrp_scripts come from hastack_vrrp_quorum_address only
 OPTIONAL_WIRING_OF = {variant: {"keepalived_vrrp_scripts"}
