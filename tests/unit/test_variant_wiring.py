@@ -112,6 +112,26 @@ def test_proxies_listen_on_the_vip_and_the_vip_follows_the_proxy(variant, prefix
     assert ("haproxy_check_name" in wiring) == (variant == "dns_lb_haproxy")
 
 
+def test_dnsdist_admits_the_vips_subnets_and_keepalived_asks_it_a_real_question():
+    wiring = variant_wiring("dns_lb_dnsdist", dict(DNS6, hastack_dns_backends=BACKENDS,
+                                                   hastack_dns_check_name="www.abc.local"), PEERS, "n1")
+    assert wiring["dnsdist_backends"] == BACKENDS
+    assert (wiring["dnsdist_listen_address"], wiring["dnsdist_listen_address6"]) == ("10.0.0.100", "fd00:10::100")
+    assert wiring["dnsdist_nonlocal_bind"] is True and wiring["dnsdist_check_name"] == "www.abc.local"
+    # the ACL: the subnets the VIPs are on, nothing wider
+    assert wiring["dnsdist_acl"] == ["10.0.0.0/24", "fd00:10::/64"]
+    # a stop or a crash (the state file) and a hang (a real query) move the VIPs
+    assert wiring["keepalived_vrrp_scripts"]["chk_dns"]["script"] == "/usr/local/libexec/hastack/dnsdist-check-dns"
+    for name in ("VI_DNS", "VI_DNS6"):
+        inst = wiring["keepalived_instances"][name]
+        assert (inst["track_files"], inst["track_scripts"]) == (["dnsdist_down"], ["chk_dns"]), name
+    assert wiring["keepalived_track_files"]["dnsdist_down"]["file"] == "/run/hastack/dnsdist.down"
+    assert set(wiring) <= set(WIRING["dns_lb_dnsdist"])
+    # what the inventory sets wins
+    assert "dnsdist_acl" not in missing_wiring("dns_lb_dnsdist", dict(DNS, hastack_dns_backends=BACKENDS,
+                                                                      dnsdist_acl=["10.0.0.48/29"]), PEERS)
+
+
 def test_nftables_dnats_on_the_vips_interface():
     wiring = variant_wiring("dns_lb_nftables", dict(DNS, hastack_dns_backends=BACKENDS), PEERS)
     assert wiring["nftables_lb_backends"] == ["10.0.0.21", "10.0.0.22"]
@@ -239,7 +259,7 @@ def test_split_roles_and_proxies_get_their_ipv6_twins():
     split = variant_wiring("dnsmasq_split_roles", hv, PEERS, "n1")["keepalived_instances"]
     assert sorted(split) == ["VI_DHCP", "VI_DHCP6", "VI_DNS", "VI_DNS6"]
     assert split["VI_DHCP6"]["master"] == "n2"
-    for variant in ("dns_lb_haproxy", "dns_lb_nginx", "dns_lb_nftables"):
+    for variant in ("dns_lb_haproxy", "dns_lb_nginx", "dns_lb_dnsdist", "dns_lb_nftables"):
         assert "VI_DNS6" in variant_wiring(variant, hv, PEERS, "n1")["keepalived_instances"], variant
 
 
@@ -483,7 +503,7 @@ QUORUM_HOST = dict(DNS, ansible_facts=facts(eth0="10.0.0.11/24"), inventory_host
 
 
 @pytest.mark.parametrize("variant", ["dnsmasq_active_standby", "dnsmasq_split_roles", "dns_lb_haproxy",
-                                     "dns_lb_nginx", "dns_lb_nftables", "dns_lb_lvs_dr"])
+                                     "dns_lb_nginx", "dns_lb_dnsdist", "dns_lb_nftables", "dns_lb_lvs_dr"])
 def test_a_quorum_address_makes_every_instance_track_a_ping_of_it(variant):
     intent = dict(QUORUM_HOST, hastack_dns_backends=BACKENDS, hastack_dns_backends6={},
                   hastack_dhcp_vip="10.0.0.101", hastack_dhcp_vrid=31, hastack_vrrp_quorum_address="10.0.0.1")
