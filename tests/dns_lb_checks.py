@@ -192,6 +192,9 @@ def test_bad_input_stops_the_play_before_any_host_is_touched(scenario):
         services["dns_udp"] = dict(services["dns_udp"], backend_port=70000)
         port = ({"nginx_stream_services": services}, "nginx_stream_services.dns_udp.backend_port")
         ipv6 = ({"nginx_stream_listen_address6": scenario.vip}, "nginx_stream_listen_address6")
+    elif scenario.variant == "dns_lb_dnsdist":
+        port = ({"dnsdist_ports": {"dns": 53, "dot": 70000, "doh": 443}}, "dnsdist_ports.dot")
+        ipv6 = ({"dnsdist_listen_address6": scenario.vip}, "dnsdist_listen_address6")
     else:
         port = ({"nftables_lb_tcp_ports": [53, 70000]}, "nftables_lb_tcp_ports")
         # NAT cannot take the IPv6 VIP to IPv4 backends
@@ -199,12 +202,17 @@ def test_bad_input_stops_the_play_before_any_host_is_touched(scenario):
     cases = [
         port,
         ({"keepalived_instances": {"VI_DNS": instance}}, "keepalived_instances.VI_DNS.virtual_ipaddresses"),
-        ({"hastack_lab_ca": False}, "bind_tls_certificate"),
+        # no certificate: the backends refuse where they serve TLS, else the proxies
+        ({"hastack_lab_ca": False},
+         "dnsdist_tls_certificate" if scenario.variant == "dns_lb_dnsdist" else "bind_tls_certificate"),
         # the proxies' play alone (the backends' play before it checks nothing of this)
         (*ipv6, scenario.variant),
     ]
+    if scenario.variant == "dns_lb_dnsdist":
+        # an ACL that admits every address: an open resolver
+        cases.append(({"dnsdist_acl": ["10.213.0.0/16", "::/0"]}, "dnsdist_acl: admits every address"))
     nodes = scenario.proxies + scenario.backends
     for extra, named, *limit in cases:
         assert_rejected_before_any_change(scenario.lab, scenario.dir / "converge.yml", nodes, extra, named,
                                           "/etc/keepalived/keepalived.conf /etc/bind/named.conf.options "
-                                          "2>/dev/null || true", *limit)
+                                          "/etc/dnsdist/dnsdist.conf 2>/dev/null || true", *limit)
