@@ -485,7 +485,7 @@ def scenario_vars(inventory, group):
 def test_the_readme_shows_every_variant_the_scenarios_deploy():
     assert sorted(name for name, _ in readme_examples()) == sorted(
         ["dnsmasq_active_standby", "dnsmasq_active_active", "dnsmasq_split_roles", "gateway_vrrp",
-         "dns_lb_haproxy", "dns_lb_nginx", "dns_lb_nftables", "dns_lb_lvs_dr"])
+         "dns_lb_haproxy", "dns_lb_nginx", "dns_lb_dnsdist", "dns_lb_nftables", "dns_lb_lvs_dr"])
 
 
 @pytest.mark.parametrize("scenario,text", readme_examples(), ids=[name for name, _ in readme_examples()])
