@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """DNS load-balancer benchmark: dnsperf through the VIP vs straight to one backend.
 
-For every variant group named, runs dnsperf once from the lab's client against the
+For every variant group named (by default every dns_lb_* group of the inventory that has
+hosts, LVS-DR left out: it runs on the VM lab), and every protocol asked (UDP and TCP by
+default; DoT and DoH with --protocols), runs dnsperf once from the lab's client against the
 variant's VIP and once against its first backend, with the same query file and the
-same duration, and prints queries per second for each and their ratio.
+same duration, and prints one table: queries per second for each, their ratio, and the
+99th percentile latency dnsperf's histogram gives. A protocol the variant does not serve
+(UDP on haproxy) is left out of its rows.
 
-    python3 bench/dns_lb.py -i inventories/lab dns_lb_nginx dns_lb_nftables [--duration 10]
+    python3 bench/dns_lb.py -i inventories/lab [--duration 10] [--protocols udp,tcp,dot,doh]
+    python3 bench/dns_lb.py -i inventories/lab dns_lb_nginx dns_lb_nftables
     python3 bench/dns_lb.py -i molecule/dns_lb_lvs_dr_reduced/inventory.yml \
         --client hastack-vm-lvsr-client dns_lb_lvs_dr     (LVS-DR on the VM lab)
 
@@ -79,35 +84,74 @@ def client_command(hostvars: dict, client: str):
     return lambda argv: ["podman", "exec", "-i", client, *argv]
 
 
-def dnsperf(client, server: str, queryfile: str, duration: int, max_qps: int, tcp: bool) -> float:
-    mode = ["-m", "tcp"] if tcp else []
+# What a variant does not serve: dnsperf's mode names.
+UNSERVED = {"dns_lb_haproxy": {"udp"}}
+PROTOCOLS = ("udp", "tcp", "dot", "doh")
+
+
+def p99(histogram: str) -> float | None:
+    """The 99th percentile latency (s) from dnsperf's latency histogram (-O latency-histogram):
+    the upper edge of the bucket where the running count reaches 99 % of the answers."""
+    buckets = [(float(high), int(count)) for _low, high, count in
+               re.findall(r"^\s*([0-9.]+)\s*-\s*([0-9.]+)\s*:\s*(\d+)", histogram, re.M)]
+    total = sum(count for _high, count in buckets)
+    if not total:
+        return None
+    running = 0
+    for high, count in buckets:
+        running += count
+        if running >= 0.99 * total:
+            return high
+    return buckets[-1][0]
+
+
+def dnsperf(client, server: str, queryfile: str, duration: int, max_qps: int, mode: str) -> tuple[float, float | None]:
+    """(queries per second, p99 latency in s) of one dnsperf run."""
+    extra = ["-O", "latency-histogram"]
+    if mode == "doh":
+        extra += ["-O", f"doh-uri=https://{'[' + server + ']' if ':' in server else server}/dns-query"]
     cmd = client(["dnsperf", "-s", server, "-d", queryfile, "-l", str(duration),
-                  "-Q", str(max_qps), "-c", "4", "-t", "2", *mode])
+                  "-Q", str(max_qps), "-c", "4", "-t", "2", "-m", mode, *extra])
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30)
     match = re.search(r"Queries per second:\s+([0-9.]+)", result.stdout)
     if result.returncode != 0 or not match:
-        raise SystemExit(f"dnsperf against {server} failed: {result.stdout[-500:]}{result.stderr[-500:]}")
+        raise SystemExit(f"dnsperf ({mode}) against {server} failed: {result.stdout[-500:]}{result.stderr[-500:]}")
     lost = re.search(r"Queries lost:\s+(\d+)", result.stdout)
     if lost and int(lost.group(1)):
-        print(f"  note: {lost.group(1)} queries lost against {server}", file=sys.stderr)
-    return float(match.group(1))
+        print(f"  note: {lost.group(1)} queries lost against {server} ({mode})", file=sys.stderr)
+    return float(match.group(1)), p99(result.stdout)
+
+
+def variant_groups(data: dict) -> list[str]:
+    """Every dns_lb_* group with hosts, but LVS-DR (VM lab)."""
+    return sorted(group for group, entry in data.items()
+                  if re.fullmatch(r"dns_lb_[a-z0-9]+", group) and group != "dns_lb_lvs_dr"
+                  and isinstance(entry, dict) and entry.get("hosts"))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("variants", nargs="+", help="variant groups, e.g. dns_lb_nginx")
+    parser.add_argument("variants", nargs="*", help="variant groups, e.g. dns_lb_nginx (default: every dns_lb_* "
+                                                    "group of the inventory but dns_lb_lvs_dr)")
     parser.add_argument("-i", "--inventory", default="inventories/lab")
     parser.add_argument("--client", default="hastack-demo-client", help="lab host that runs dnsperf")
     parser.add_argument("--duration", type=int, default=10, help="seconds per run (1-60)")
     parser.add_argument("--max-qps", type=int, default=200000, help="upper bound on queries per second")
-    parser.add_argument("--tcp", action="store_true", help="DNS over TCP instead of UDP")
+    parser.add_argument("--protocols", default="udp,tcp", help="comma-separated: udp, tcp, dot, doh")
+    parser.add_argument("--tcp", action="store_true", help="TCP only (the same as --protocols tcp)")
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 60:
         parser.error("--duration must be 1-60 seconds")
+    protocols = ["tcp"] if args.tcp else [p.strip() for p in args.protocols.split(",") if p.strip()]
+    if not protocols or set(protocols) - set(PROTOCOLS):
+        parser.error(f"--protocols: one or more of {', '.join(PROTOCOLS)}")
     data = inventory(args.inventory)
+    variants = args.variants or variant_groups(data)
+    if not variants:
+        parser.error("no dns_lb_* group with hosts in the inventory: name the variants")
     client = client_command(data["_meta"]["hostvars"], args.client)
     rows = []
-    for group in args.variants:
+    for group in variants:
         settings = variant_settings(data, group)
         backend = next(iter(settings["backends"].values()))
         queryfile = f"/tmp/bench-{group}.queries"
@@ -117,22 +161,28 @@ def main(argv=None) -> int:
         pairs = [("IPv4", settings["vip"], backend)]
         if settings["vip6"]:
             pairs.append(("IPv6", settings["vip6"], settings["backend6"]))
-        for family, vip, direct_to in pairs:
-            through = dnsperf(client, vip, queryfile, args.duration, args.max_qps, args.tcp)
-            direct = dnsperf(client, direct_to, queryfile, args.duration, args.max_qps, args.tcp)
-            rows.append((group, family, vip, through, direct_to, direct))
+        for mode in protocols:
+            if mode in UNSERVED.get(group, set()):
+                continue
+            for family, vip, direct_to in pairs:
+                through = dnsperf(client, vip, queryfile, args.duration, args.max_qps, mode)
+                direct = dnsperf(client, direct_to, queryfile, args.duration, args.max_qps, mode)
+                rows.append((group, mode, family, vip, through, direct_to, direct))
     print(table(rows, args))
     return 0
 
 
 def table(rows, args) -> str:
-    """The figures: one line per variant and address family."""
-    proto = "TCP" if args.tcp else "UDP"
-    lines = [f"\ndnsperf, {proto}, {args.duration} s per run, at most {args.max_qps} q/s, 4 clients",
-             f"{'variant':<18} {'family':<6} {'via VIP':>12} {'direct':>12} {'ratio':>7}"]
-    for group, family, vip, through, backend, direct in rows:
-        lines.append(f"{group:<18} {family:<6} {through:>10.0f}/s {direct:>10.0f}/s {through / direct:>7.2f}"
-                     f"   ({vip} vs {backend})")
+    """The figures: one line per variant, protocol and address family."""
+    def ms(value):
+        return f"{value * 1000:.1f} ms" if value is not None else "-"
+    lines = [f"\ndnsperf, {args.duration} s per run, at most {args.max_qps} q/s, 4 clients; "
+             f"p99: 99th percentile latency",
+             f"{'variant':<16} {'proto':<5} {'family':<6} {'via VIP':>11} {'p99':>9} {'direct':>11} {'p99':>9} "
+             f"{'ratio':>6}"]
+    for group, mode, family, vip, (through, p99_vip), backend, (direct, p99_direct) in rows:
+        lines.append(f"{group:<16} {mode.upper():<5} {family:<6} {through:>9.0f}/s {ms(p99_vip):>9} "
+                     f"{direct:>9.0f}/s {ms(p99_direct):>9} {through / direct:>6.2f}   ({vip} vs {backend})")
     return "\n".join(lines)
 
 

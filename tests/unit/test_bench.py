@@ -77,9 +77,31 @@ def test_missing_or_empty_backends_are_named():
 
 
 def test_the_table_prints_the_ipv6_ratio_beside_the_ipv4_one():
-    args = dns_lb.argparse.Namespace(tcp=False, duration=10, max_qps=200000)
-    text = dns_lb.table([("dns_lb_x", "IPv4", "10.0.0.100", 9000.0, "10.0.0.21", 10000.0),
-                         ("dns_lb_x", "IPv6", "fd00:10::100", 8000.0, "fd00:10::21", 10000.0)], args)
+    args = dns_lb.argparse.Namespace(duration=10, max_qps=200000)
+    text = dns_lb.table([("dns_lb_x", "udp", "IPv4", "10.0.0.100", (9000.0, 0.0004), "10.0.0.21", (10000.0, 0.0003)),
+                         ("dns_lb_x", "udp", "IPv6", "fd00:10::100", (8000.0, None), "fd00:10::21", (10000.0, 0.0003))],
+                        args)
     lines = [line for line in text.splitlines() if line]
-    assert lines[2].split()[:2] == ["dns_lb_x", "IPv4"] and " 0.90 " in lines[2]
-    assert lines[3].split()[:2] == ["dns_lb_x", "IPv6"] and " 0.80 " in lines[3] and "fd00:10::100" in lines[3]
+    assert lines[2].split()[:3] == ["dns_lb_x", "UDP", "IPv4"] and " 0.90 " in lines[2] and "0.4 ms" in lines[2]
+    assert lines[3].split()[:3] == ["dns_lb_x", "UDP", "IPv6"] and " 0.80 " in lines[3] and "fd00:10::100" in lines[3]
+
+
+HISTOGRAM = """
+Latency bucket (s): answer count
+0.000000 - 0.000100: 10
+0.000100 - 0.000200: 80
+0.000200 - 0.000500: 9
+0.000500 - 0.001000: 1
+"""
+
+
+def test_p99_is_the_upper_edge_of_the_bucket_that_reaches_99_percent():
+    assert dns_lb.p99(HISTOGRAM) == 0.0005
+    assert dns_lb.p99("no histogram") is None
+
+
+def test_every_dns_lb_group_with_hosts_is_benched_by_default_but_lvs_dr():
+    data = {"dns_lb_nginx": {"hosts": ["a"]}, "dns_lb_dnsdist": {"hosts": ["b"]},
+            "dns_lb_dnsdist_backends": {"hosts": ["c"]}, "dns_lb_lvs_dr": {"hosts": ["d"]},
+            "dns_lb_haproxy": {"children": ["x"]}, "_meta": {}}
+    assert dns_lb.variant_groups(data) == ["dns_lb_dnsdist", "dns_lb_nginx"]
