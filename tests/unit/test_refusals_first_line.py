@@ -140,6 +140,36 @@ def test_haproxy_values_the_daemon_would_refuse_or_loop(tmp_path, group_vars, se
     assert_leads_with(line, output, sentence)
 
 
+DNSDIST = {"dnsdist_backends": {"b1": "10.0.0.21", "b2": "10.0.0.22"}, "dnsdist_listen_address": "10.0.0.100",
+           "dnsdist_acl": ["10.0.0.0/24"], "dnsdist_console_key": "bGFiLW9ubHktZG5zZGlzdC1jb25zb2xlLWtleS0zMmI=",
+           "dnsdist_webserver_password": "w", "dnsdist_webserver_api_key": "k"}
+
+
+@pytest.mark.parametrize("group_vars,sentence", [
+    ({"dnsdist_backends": {"b1": "10.0.0.100"}}, "dnsdist_backends.b1: 10.0.0.100 is where dnsdist listens"),
+    ({"dnsdist_backends": {"b1": "dns1"}}, 'dnsdist_backends.b1: "dns1" is not an IP address'),
+    ({"dnsdist_acl": []}, "dnsdist_acl: name the client networks dnsdist answers"),
+    ({"dnsdist_acl": ["10.0.0.0/24", "0.0.0.0/0"]}, "dnsdist_acl: admits every address"),
+    ({"dnsdist_acl": ["10.0.0.0/33"]}, 'dnsdist_acl: "10.0.0.0/33" is not a network'),
+    ({"dnsdist_console_key": "secret"}, "dnsdist_console_key: must be 32 bytes in base64"),
+    ({"dnsdist_console_key": ""}, "dnsdist_console_key: required"),
+    ({"dnsdist_console_address": "10.0.0.11"}, "dnsdist_console_address: the console stays on localhost"),
+    ({"dnsdist_webserver_api_key": ""}, "dnsdist_webserver_password, dnsdist_webserver_api_key: the web server "
+                                        "needs both"),
+    ({"dnsdist_webserver_address": "10.0.0.100"}, "dnsdist_webserver_address: 10.0.0.100 is where the clients"),
+    ({"dnsdist_ports": {"dns": 53, "dot": 853, "doh": 70000}}, "dnsdist_ports.doh: must be a port, 1-65535, got 70000"),
+    ({"dnsdist_check_interval": "1s"}, 'dnsdist_check_interval: whole seconds, 1 or more, got "1s"'),
+    ({"dnsdist_check_timeout": 3000}, "dnsdist_check_timeout: 3000 ms is longer than dnsdist_check_interval (1 s)"),
+    ({"dnsdist_check_name": "bad name"}, 'dnsdist_check_name: "bad name" is not a DNS name'),
+    ({"dnsdist_rate_limit_action": "block"}, 'dnsdist_rate_limit_action: one of drop, refuse, truncate, got "block"'),
+    ({"dnsdist_backend_weights": {"b3": 2}}, "dnsdist_backend_weights.b3: must name a backend"),
+    ({"dnsdist_dot_enabled": True}, "dnsdist_tls_certificate, dnsdist_tls_key: DoT and DoH need both"),
+])
+def test_dnsdist_values_the_daemon_would_refuse_or_that_open_it(tmp_path, group_vars, sentence):
+    line, output = refusal(tmp_path, dict(DNSDIST, **group_vars), role_validate("dnsdist"), hosts=("n1",))
+    assert_leads_with(line, output, sentence)
+
+
 def test_an_nginx_backend_that_is_the_proxy_itself(tmp_path):
     line, output = refusal(tmp_path, {"nginx_stream_backends": {"b1": "10.0.0.100"},
                                       "nginx_stream_listen_address": "10.0.0.100"},
@@ -175,6 +205,10 @@ def test_chrony_servers_that_are_no_names(tmp_path):
      {"gather_facts": True, "hosts": ("n1",)}),
     ("haproxy", {"haproxy_backends": {"b1": "10.0.0.21"}, "haproxy_listen_address": "10.0.0.100",
                  "haproxy_stats_enabled": False, "haproxy_timeout_client": "1m", "haproxy_check_name": "a.example."},
+     {"hosts": ("n1",)}),
+    ("dnsdist", dict(DNSDIST, dnsdist_listen_address6="fd00::100", dnsdist_acl=["10.0.0.0/24", "fd00::/64"],
+                     dnsdist_backend_weights={"b2": 3}, dnsdist_policy="wrandom", dnsdist_rate_limit_qps=50,
+                     dnsdist_webserver_address="10.0.0.11", dnsdist_check_name="a.example."),
      {"hosts": ("n1",)}),
 ])
 def test_good_values_pass_the_checks(tmp_path, role, group_vars, kwargs):
