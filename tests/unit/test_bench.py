@@ -105,3 +105,10 @@ def test_every_dns_lb_group_with_hosts_is_benched_by_default_but_lvs_dr():
             "dns_lb_dnsdist_backends": {"hosts": ["c"]}, "dns_lb_lvs_dr": {"hosts": ["d"]},
             "dns_lb_haproxy": {"children": ["x"]}, "_meta": {}}
     assert dns_lb.variant_groups(data) == ["dns_lb_dnsdist", "dns_lb_nginx"]
+
+
+def test_a_backend_without_the_protocol_leaves_the_direct_figures_out():
+    args = dns_lb.argparse.Namespace(duration=10, max_qps=200000)
+    text = dns_lb.table([("dns_lb_x", "dot", "IPv4", "10.0.0.100", (9000.0, 0.0004), "10.0.0.21", (None, None))], args)
+    row = [line for line in text.splitlines() if line.startswith("dns_lb_x")][0]
+    assert row.split()[:5] == ["dns_lb_x", "DOT", "IPv4", "9000/s", "0.4"] and row.split()[6:8] == ["-", "-"]
