@@ -38,12 +38,13 @@ PLAY = """
   tasks:
     - name: Check like tasks/validate.yml
       ansible.builtin.import_tasks: {validate}
-    - name: Render dnsdist.conf
+    - name: Render dnsdist.conf and the secrets
       ansible.builtin.template:
-        src: {template}
-        dest: "{{{{ out }}}}/{{{{ case }}}}.conf"
+        src: "{{{{ item }}}}"
+        dest: "{{{{ out }}}}/{{{{ case }}}}-{{{{ item | basename | regex_replace('.j2$', '') }}}}"
         lstrip_blocks: true
         mode: "0600"
+      loop: [{template}, {secrets}]
 """
 
 
@@ -52,7 +53,8 @@ def rendered(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dnsdist")
     (tmp / "play.yml").write_text(PLAY.format(defaults=ROLE / "defaults/main.yml", vars=ROLE / "vars/main.yml",
                                               validate=ROLE / "tasks/validate.yml",
-                                              template=ROLE / "templates/dnsdist.conf.j2"))
+                                              template=ROLE / "templates/dnsdist.conf.j2",
+                                              secrets=ROLE / "templates/secrets.conf.j2"))
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
            "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false"}
     out = {}
@@ -62,7 +64,8 @@ def rendered(tmp_path_factory):
                               "-e", f"out={tmp}", "-e", json.dumps({"ansible_python_interpreter": sys.executable})],
                              cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
         assert run.returncode == 0, f"ansible-playbook failed:\n{run.stdout}\n{run.stderr}"
-        out[case] = (tmp / f"{case}.conf").read_text()
+        out[case] = (tmp / f"{case}-dnsdist.conf").read_text()
+        out[f"{case}-secrets"] = (tmp / f"{case}-secrets.conf").read_text()
     return out
 
 
@@ -115,10 +118,17 @@ def test_the_cache_and_the_rate_limit_only_when_asked(rendered):
 def test_the_console_on_localhost_and_the_web_server_on_its_management_address(rendered):
     vip, plain = lines(rendered["vip"]), lines(rendered["plain"])
     assert 'controlSocket("127.0.0.1:5199")' in vip and 'setConsoleACL({"127.0.0.0/8", "::1/128"})' in vip
-    assert 'setKey("bGFiLW9ubHktZG5zZGlzdC1jb25zb2xlLWtleS0zMmI=")' in vip
     assert 'webserver("10.0.0.11:8083")' in vip
-    assert ('setWebserverConfig({password="w", apiKey="k", acl="127.0.0.0/8, ::1/128", '
-            'hashPlaintextCredentials=true})') in vip
     assert not [line for line in plain if line.startswith("webserver(")]
     # and never the security poll (a query to the Internet)
     assert 'setSecurityPollSuffix("")' in vip and 'setSecurityPollSuffix("")' in plain
+
+
+def test_the_secrets_stay_out_of_the_config_whose_diff_and_check_show(rendered):
+    for case in ("vip", "plain"):
+        assert 'includeDirectory("/etc/dnsdist/secrets.d")' in lines(rendered[case])
+        assert not [line for line in lines(rendered[case]) if "setKey" in line or "password" in line]
+    assert lines(rendered["vip-secrets"]) == [
+        'setKey("bGFiLW9ubHktZG5zZGlzdC1jb25zb2xlLWtleS0zMmI=")',
+        'setWebserverConfig({password="w", apiKey="k", acl="127.0.0.0/8, ::1/128", hashPlaintextCredentials=true})']
+    assert lines(rendered["plain-secrets"]) == ['setKey("bGFiLW9ubHktZG5zZGlzdC1jb25zb2xlLWtleS0zMmI=")']

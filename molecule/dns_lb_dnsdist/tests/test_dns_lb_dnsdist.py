@@ -119,8 +119,11 @@ def test_the_api_needs_its_key_and_the_console_its_key(scenario):
     assert "be1" in lab.check(node, "dnsdist -c -e 'showServers()'")
     # the console port is not reachable from the LAN
     assert lab.run(scenario.client, f"timeout 3 bash -c '</dev/tcp/{address}/5199'").rc != 0
-    # the config holds the secrets: root and dnsdist's group only
-    assert lab.check(node, "stat -c '%a %U %G' /etc/dnsdist/dnsdist.conf").split() == ["640", "root", "_dnsdist"]
+    # the secrets are in a file of their own, for root and dnsdist's group only; the
+    # config (whose diff the play shows) holds none
+    assert lab.check(node, "stat -c '%a %U %G' /etc/dnsdist/secrets.d/secrets.conf").split() == \
+        ["640", "root", "_dnsdist"]
+    assert lab.run(node, "grep -E 'lab-only|setKey' /etc/dnsdist/dnsdist.conf").rc == 1
 
 
 def test_a_hung_dnsdist_hands_over_the_vip(scenario):
