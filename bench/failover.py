@@ -127,7 +127,7 @@ def main(argv=None) -> int:
                         load.communicate(timeout=30)
                     # the IPv4 table's row (one instance, one method a run):
                     # DRILL <instance> link <sent> <unanswered> <outage_ms> <holder>
-                    match = re.search(r"\bDRILL (\S+) link (\d+) (\d+) (\d+) (\S+)", out)
+                    match = re.search(r"\bDRILL\s+(\S+)\s+link\s+(\d+)\s+(\d+)\s+(\d+)\s+(\S+)", out)
                     if not match:
                         raise SystemExit(f"the drill printed no link row:\n{out[-2000:]}")
                     outages.append(int(match.group(4)))
