@@ -199,9 +199,9 @@ def _track_file(name, path):
     return {name: {"file": path, "weight": 0, "init_file": 1}}
 
 
-def _check_script(what):
-    return {"script": f"{LIBEXEC}/dnsmasq-check-{what}", "interval": 1, "timeout": 2,
-            "fall": 2, "rise": 2, "weight": -60}
+def _check_script(script):
+    """A keepalived vrrp_script that asks the local daemon a real question each second."""
+    return {"script": script, "interval": 1, "timeout": 2, "fall": 2, "rise": 2, "weight": -60}
 
 
 def _instance(vip, iface, vrid, peers, **extra):
@@ -221,7 +221,7 @@ def _dnsmasq_vip(hostvars, variant, peers, host):
         "dnsmasq_dhcp_dns_servers": [vip],
         "keepalived_track_files": _track_file(
             "dnsmasq_down", hostvars.get("dnsmasq_state_file") or "/run/hastack/dnsmasq.down"),
-        "keepalived_vrrp_scripts": {"chk_dns": _check_script("dns")},
+        "keepalived_vrrp_scripts": {"chk_dns": _check_script(f"{LIBEXEC}/dnsmasq-check-dns")},
         "keepalived_instances": {"VI_DNS": _instance(cidr, iface, vrid, peers,
                                                      track_files=["dnsmasq_down"],
                                                      track_scripts=["chk_dns"])},
@@ -245,7 +245,7 @@ def _split_roles(hostvars, variant, peers, host):
     vrid = _vrid(hostvars, variant, "hastack_dhcp_vrid")
     if vrid == wiring["keepalived_instances"]["VI_DNS"]["virtual_router_id"]:
         raise WiringError(f"hastack_dhcp_vrid: {vrid} is hastack_dns_vrid too (each VIP needs its own)")
-    wiring["keepalived_vrrp_scripts"]["chk_dhcp"] = _check_script("dhcp")
+    wiring["keepalived_vrrp_scripts"]["chk_dhcp"] = _check_script(f"{LIBEXEC}/dnsmasq-check-dhcp")
     extra = {"track_files": ["dnsmasq_down"], "track_scripts": ["chk_dhcp"]}
     if len(peers) > 1:
         extra["master"] = peers[1]
@@ -334,8 +334,7 @@ def _dnsdist(hostvars, variant, peers, host):
     if hostvars.get("hastack_dns_check_name"):
         wiring["dnsdist_check_name"] = hostvars["hastack_dns_check_name"]
     script = hostvars.get("dnsdist_health_script") or f"{LIBEXEC}/dnsdist-check-dns"
-    wiring["keepalived_vrrp_scripts"] = {"chk_dns": {"script": script, "interval": 1, "timeout": 2,
-                                                     "fall": 2, "rise": 2, "weight": -60}}
+    wiring["keepalived_vrrp_scripts"] = {"chk_dns": _check_script(script)}
     for inst in wiring["keepalived_instances"].values():
         inst["track_scripts"] = ["chk_dns"]
     return wiring
