@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+# Copyright: hastack.dns_dhcp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the lab's Prometheus scrapes, derived from the inventory's variant groups.
+
+monitoring_targets() reads the nodes' variables (after the metrics role ran on them, so
+that metrics_scrape_address is set) and returns the prometheus role's targets: every
+node's exporter, every dnsdist web server on a management address, and one DNS probe per
+DNS VIP that has a name to ask (hastack_dns_check_name).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+
+class MonitoringError(ValueError):
+    """An inventory the targets cannot be derived from; the message names the variable."""
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def _listen(address: str, port) -> str:
+    return f"[{address}]:{port}" if ":" in str(address) else f"{address}:{port}"
+
+
+def monitoring_targets(hostvars, groups: dict, variants: list) -> dict:
+    """{node: [...], dnsdist: [...], dns_probes: [...]} for the prometheus role.
+
+    A node in several variant groups is scraped once, labelled with the first. dnsdist's
+    web server is scraped where it listens on a management address (not the default
+    127.0.0.1) and has a password; DNS probes ask each group's hastack_dns_vip and
+    hastack_dns_vip6 for hastack_dns_check_name over UDP and TCP.
+    """
+    node, dnsdist, probes = [], [], []
+    seen = set()
+    for variant in variants:
+        hosts = list(groups.get(variant) or [])
+        for host in hosts:
+            if host in seen:
+                continue
+            seen.add(host)
+            hvars = hostvars[host]
+            address = hvars.get("metrics_scrape_address")
+            if not address:
+                raise MonitoringError(f"metrics_scrape_address: {host} (group {variant}) has none: run "
+                                      "hastack.dns_dhcp.metrics on it first (monitoring.yml's first play)")
+            node.append({"address": address, "host": host, "variant": variant})
+            if "dnsdist_webserver_address" in hvars and hvars.get("dnsdist_webserver_enabled", True):
+                web = str(hvars["dnsdist_webserver_address"])
+                if not _loopback(web):
+                    password = hvars.get("dnsdist_webserver_password") or ""
+                    if not password:
+                        raise MonitoringError(f"dnsdist_webserver_password: {host} serves dnsdist's metrics on "
+                                              f"{web} without one")
+                    dnsdist.append({"address": _listen(web, hvars.get("dnsdist_webserver_port", 8083)),
+                                    "host": host, "variant": variant, "password": password})
+        if hosts:
+            first = hostvars[hosts[0]]
+            query = first.get("hastack_dns_check_name")
+            for key in ("hastack_dns_vip", "hastack_dns_vip6"):
+                vip = first.get(key)
+                if vip and query:
+                    probes.append({"vip": str(vip), "query": query,
+                                   "query_type": "AAAA" if ":" in str(vip) else "A",
+                                   "protocols": ["udp", "tcp"], "variant": variant})
+    return {"node": node, "dnsdist": dnsdist, "dns_probes": probes}
