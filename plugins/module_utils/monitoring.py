@@ -14,6 +14,10 @@ from __future__ import annotations
 import ipaddress
 
 
+# variants that serve no DNS on hastack_dns_vip (a group may still inherit it from all:vars)
+DHCP_ONLY = ("kea_ha", "dhcpd_failover")
+
+
 class MonitoringError(ValueError):
     """An inventory the targets cannot be derived from; the message names the variable."""
 
@@ -35,10 +39,11 @@ def monitoring_targets(hostvars, groups: dict, variants: list) -> dict:
     A node in several variant groups is scraped once, labelled with the first. dnsdist's
     web server is scraped where it listens on a management address (not the default
     127.0.0.1) and has a password; DNS probes ask each group's hastack_dns_vip and
-    hastack_dns_vip6 for hastack_dns_check_name over UDP and TCP.
+    hastack_dns_vip6 for hastack_dns_check_name over UDP and TCP, once per VIP (the DHCP
+    variants serve no DNS and get none).
     """
     node, dnsdist, probes = [], [], []
-    seen = set()
+    seen, probed = set(), set()
     for variant in variants:
         hosts = list(groups.get(variant) or [])
         for host in hosts:
@@ -60,12 +65,13 @@ def monitoring_targets(hostvars, groups: dict, variants: list) -> dict:
                                               f"{web} without one")
                     dnsdist.append({"address": _listen(web, hvars.get("dnsdist_webserver_port", 8083)),
                                     "host": host, "variant": variant, "password": password})
-        if hosts:
+        if hosts and variant not in DHCP_ONLY:
             first = hostvars[hosts[0]]
             query = first.get("hastack_dns_check_name")
             for key in ("hastack_dns_vip", "hastack_dns_vip6"):
                 vip = first.get(key)
-                if vip and query:
+                if vip and query and str(vip) not in probed:
+                    probed.add(str(vip))
                     probes.append({"vip": str(vip), "query": query,
                                    "query_type": "AAAA" if ":" in str(vip) else "A",
                                    "protocols": ["udp", "tcp"], "variant": variant})
