@@ -157,6 +157,24 @@ def install_host_packages(packages: list[str], *options: str) -> None:
         run(["apt-get", "install", "-y", "-qq", *options, *missing], env=env, capture=True)
 
 
+# promtool (checks and unit tests of the alert rules), taken out of Debian's prometheus
+# package without installing it: installing would start a Prometheus on the host.
+PROMTOOL = Path(os.environ.get("HASTACK_PROMTOOL", "/var/lib/hastack-lab/bin/promtool"))
+
+
+def host_promtool() -> None:
+    """Extract promtool from the prometheus package (apt-get download, dpkg-deb), once."""
+    if PROMTOOL.exists():
+        return
+    log(f"extracting promtool from Debian's prometheus package into {PROMTOOL}")
+    with tempfile.TemporaryDirectory() as tmp:
+        run(["apt-get", "download", "-qq", "prometheus"], cwd=tmp, capture=True)
+        deb = next(Path(tmp).glob("prometheus_*.deb"))
+        run(["sh", "-c", f"dpkg-deb --fsys-tarfile {deb} | tar -x -C {tmp} ./usr/bin/promtool"])
+        PROMTOOL.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(Path(tmp) / "usr/bin/promtool", PROMTOOL)
+
+
 def sysctl_path(key: str) -> Path:
     return Path("/proc/sys") / key.replace(".", "/")
 
@@ -223,6 +241,7 @@ def cmd_install(_args) -> None:
     install_host_packages(HOST_PACKAGES)
     host_sysctls()
     host_mqueue()
+    host_promtool()
     wanted = containers_conf()
     if not CONTAINERS_CONF.exists() or CONTAINERS_CONF.read_text() != wanted:
         CONTAINERS_CONF.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from tests.labkit import (  # noqa: E402
     cut,
     kdig,
     poll,
+    recap_changes,
 )
 
 REPO = SCENARIO.parent.parent
@@ -80,6 +81,13 @@ def kea(lab):
 def quiet(prom: Prometheus) -> list[dict]:
     """The alerts pending or firing now (the tests start from and return to none)."""
     return prom.api("alerts")["alerts"]
+
+
+def test_a_second_run_of_monitoring_yml_changes_nothing(lab):
+    result = lab.playbook(REPO / "playbooks/monitoring.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    changes = recap_changes(result.stdout)
+    assert len(changes) == 5 and set(changes.values()) == {0}, changes
 
 
 def test_every_target_is_scraped_and_every_probe_answers(lab, prom):
