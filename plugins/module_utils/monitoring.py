@@ -5,7 +5,8 @@
 
 monitoring_targets() reads the nodes' variables (after the metrics role ran on them, so
 that metrics_scrape_address is set) and returns the prometheus role's targets: every
-node's exporter, every dnsdist web server on a management address, and one DNS probe per
+node's exporter, every dnsdist web server and haproxy stats listener on a management
+address, and one DNS probe per
 DNS VIP that has a name to ask (hastack_dns_check_name).
 """
 
@@ -16,6 +17,20 @@ import ipaddress
 
 # variants that serve no DNS on hastack_dns_vip (a group may still inherit it from all:vars)
 DHCP_ONLY = ("kea_ha", "dhcpd_failover")
+# the protocols a variant's DNS VIP serves, where not both (haproxy's community edition has no UDP)
+PROTOCOLS = {"dns_lb_haproxy": ["tcp"]}
+
+
+# Services with their own Prometheus endpoint behind a password, scraped where they listen
+# on a management address (not their default 127.0.0.1): job -> (address variable, port
+# variable and its role default, user variable and its role default (dnsdist takes any
+# user), password variable, enabled variable).
+SERVICES = {
+    "dnsdist": ("dnsdist_webserver_address", "dnsdist_webserver_port", 8083, "", "prometheus",
+                "dnsdist_webserver_password", "dnsdist_webserver_enabled"),
+    "haproxy": ("haproxy_stats_address", "haproxy_stats_port", 8404, "haproxy_stats_user", "admin",
+                "haproxy_stats_password", "haproxy_stats_enabled"),
+}
 
 
 class MonitoringError(ValueError):
@@ -34,15 +49,15 @@ def _listen(address: str, port) -> str:
 
 
 def monitoring_targets(hostvars, groups: dict, variants: list) -> dict:
-    """{node: [...], dnsdist: [...], dns_probes: [...]} for the prometheus role.
+    """{node: [...], services: [...], dns_probes: [...]} for the prometheus role.
 
     A node in several variant groups is scraped once, labelled with the first. dnsdist's
-    web server is scraped where it listens on a management address (not the default
-    127.0.0.1) and has a password; DNS probes ask each group's hastack_dns_vip and
-    hastack_dns_vip6 for hastack_dns_check_name over UDP and TCP, once per VIP (the DHCP
-    variants serve no DNS and get none).
+    web server and haproxy's stats listener are scraped where they listen on a management
+    address (not their default 127.0.0.1), with their password; DNS probes ask each
+    group's hastack_dns_vip and hastack_dns_vip6 for hastack_dns_check_name over UDP and
+    TCP (dns_lb_haproxy: TCP only), once per VIP (the DHCP variants serve no DNS and get none).
     """
-    node, dnsdist, probes = [], [], []
+    node, services, probes = [], [], []
     seen, probed = set(), set()
     for variant in variants:
         hosts = list(groups.get(variant) or [])
@@ -56,15 +71,18 @@ def monitoring_targets(hostvars, groups: dict, variants: list) -> dict:
                 raise MonitoringError(f"metrics_scrape_address: {host} (group {variant}) has none: run "
                                       "hastack.dns_dhcp.metrics on it first (monitoring.yml's first play)")
             node.append({"address": address, "host": host, "variant": variant})
-            if "dnsdist_webserver_address" in hvars and hvars.get("dnsdist_webserver_enabled", True):
-                web = str(hvars["dnsdist_webserver_address"])
-                if not _loopback(web):
-                    password = hvars.get("dnsdist_webserver_password") or ""
-                    if not password:
-                        raise MonitoringError(f"dnsdist_webserver_password: {host} serves dnsdist's metrics on "
-                                              f"{web} without one")
-                    dnsdist.append({"address": _listen(web, hvars.get("dnsdist_webserver_port", 8083)),
-                                    "host": host, "variant": variant, "password": password})
+            for job, (address_var, port_var, port, user_var, user, password_var, enabled_var) in SERVICES.items():
+                if address_var not in hvars or not hvars.get(enabled_var, True):
+                    continue
+                web = str(hvars[address_var])
+                if _loopback(web):
+                    continue
+                password = hvars.get(password_var) or ""
+                if not password:
+                    raise MonitoringError(f"{password_var}: {host} serves {job}'s metrics on {web} without one")
+                services.append({"job": job, "address": _listen(web, hvars.get(port_var, port)), "host": host,
+                                 "variant": variant, "username": hvars.get(user_var, user) if user_var else user,
+                                 "password": password})
         if hosts and variant not in DHCP_ONLY:
             first = hostvars[hosts[0]]
             query = first.get("hastack_dns_check_name")
@@ -74,5 +92,5 @@ def monitoring_targets(hostvars, groups: dict, variants: list) -> dict:
                     probed.add(str(vip))
                     probes.append({"vip": str(vip), "query": query,
                                    "query_type": "AAAA" if ":" in str(vip) else "A",
-                                   "protocols": ["udp", "tcp"], "variant": variant})
-    return {"node": node, "dnsdist": dnsdist, "dns_probes": probes}
+                                   "protocols": PROTOCOLS.get(variant, ["udp", "tcp"]), "variant": variant})
+    return {"node": node, "services": services, "dns_probes": probes}

@@ -148,20 +148,27 @@ HOSTVARS = {
             "dnsdist_webserver_password": "pw", "dnsdist_webserver_port": 8084},
     "kea1": {"metrics_scrape_address": "10.0.0.41:9100", "hastack_dns_vip": "10.0.0.100",
              "hastack_dns_check_name": "www.example.lab"},
+    "hp1": {"metrics_scrape_address": "10.0.0.31:9100", "haproxy_stats_address": "10.0.0.31",
+            "haproxy_stats_password": "stats", "hastack_dns_vip": "10.0.0.101", "hastack_dns_check_name": "www.example.lab"},
 }
 
 
 def test_the_targets_of_the_variant_groups():
-    groups = {"kea_ha": ["kea1"], "dns_lb_dnsdist": ["lb1", "lb2"], "dns_lb_nginx": [], "monitoring": ["prom"]}
-    targets = monitoring_targets(HOSTVARS, groups, ["kea_ha", "dns_lb_haproxy", "dns_lb_dnsdist", "dns_lb_nginx"])
+    groups = {"kea_ha": ["kea1"], "dns_lb_dnsdist": ["lb1", "lb2"], "dns_lb_nginx": [], "monitoring": ["prom"],
+              "dns_lb_haproxy": ["hp1"]}
+    targets = monitoring_targets(HOSTVARS, groups, ["kea_ha", "dns_lb_dnsdist", "dns_lb_haproxy", "dns_lb_nginx"])
     assert targets["node"] == [{"address": "10.0.0.41:9100", "host": "kea1", "variant": "kea_ha"},
                                {"address": "10.0.0.11:9100", "host": "lb1", "variant": "dns_lb_dnsdist"},
-                               {"address": "10.0.0.12:9100", "host": "lb2", "variant": "dns_lb_dnsdist"}]
-    assert [(t["host"], t["address"]) for t in targets["dnsdist"]] == [("lb1", "10.0.0.11:8083"),
-                                                                        ("lb2", "10.0.0.12:8084")]
+                               {"address": "10.0.0.12:9100", "host": "lb2", "variant": "dns_lb_dnsdist"},
+                               {"address": "10.0.0.31:9100", "host": "hp1", "variant": "dns_lb_haproxy"}]
+    assert [(t["job"], t["host"], t["address"], t["username"], t["password"]) for t in targets["services"]] == [
+        ("dnsdist", "lb1", "10.0.0.11:8083", "prometheus", "pw"), ("dnsdist", "lb2", "10.0.0.12:8084", "prometheus", "pw"),
+        ("haproxy", "hp1", "10.0.0.31:8404", "admin", "stats")]
     # kea_ha inherits hastack_dns_vip from all:vars but serves no DNS: the probes are dnsdist's
-    assert [(p["vip"], p["query_type"], p["variant"]) for p in targets["dns_probes"]] == [
-        ("10.0.0.100", "A", "dns_lb_dnsdist"), ("fd00::100", "AAAA", "dns_lb_dnsdist")]
+    # and haproxy's (TCP only: haproxy has no UDP)
+    assert [(p["vip"], p["query_type"], p["variant"], p["protocols"]) for p in targets["dns_probes"]] == [
+        ("10.0.0.100", "A", "dns_lb_dnsdist", ["udp", "tcp"]), ("fd00::100", "AAAA", "dns_lb_dnsdist", ["udp", "tcp"]),
+        ("10.0.0.101", "A", "dns_lb_haproxy", ["tcp"])]
 
 
 def test_a_node_in_two_groups_is_scraped_once_and_loopback_web_servers_are_not():
@@ -169,13 +176,15 @@ def test_a_node_in_two_groups_is_scraped_once_and_loopback_web_servers_are_not()
     targets = monitoring_targets(hostvars, {"vrrp_vip": ["a"], "dns_lb_dnsdist": ["a"]},
                                  ["vrrp_vip", "dns_lb_dnsdist"])
     assert targets == {"node": [{"address": "10.0.0.1:9100", "host": "a", "variant": "vrrp_vip"}],
-                       "dnsdist": [], "dns_probes": []}
+                       "services": [], "dns_probes": []}
 
 
 @pytest.mark.parametrize("hostvars, named", [
     ({"a": {}}, "metrics_scrape_address"),
     ({"a": {"metrics_scrape_address": "10.0.0.1:9100", "dnsdist_webserver_address": "10.0.0.1"}},
      "dnsdist_webserver_password"),
+    ({"a": {"metrics_scrape_address": "10.0.0.1:9100", "haproxy_stats_address": "10.0.0.1",
+            "haproxy_stats_password": ""}}, "haproxy_stats_password"),
 ])
 def test_what_cannot_be_scraped_is_refused_by_name(hostvars, named):
     with pytest.raises(MonitoringError, match=named):

@@ -26,7 +26,8 @@ from tests.labkit import (  # noqa: E402
 )
 
 REPO = SCENARIO.parent.parent
-VIP, VIP6 = "10.213.59.100", "fd00:213:59::100"
+VIP, VIP6 = "10.213.59.100", "fd00:213:59::100"  # dnsdist's
+HP_VIP, HP_VIP6 = "10.213.59.101", "fd00:213:59::101"  # haproxy's
 SUBNET = "10.213.59.0/24"
 
 
@@ -87,36 +88,45 @@ def test_a_second_run_of_monitoring_yml_changes_nothing(lab):
     result = lab.playbook(REPO / "playbooks/monitoring.yml")
     assert result.returncode == 0, result.stdout[-3000:]
     changes = recap_changes(result.stdout)
-    assert len(changes) == 5 and set(changes.values()) == {0}, changes
+    assert len(changes) == 9 and set(changes.values()) == {0}, changes
 
 
 def test_every_target_is_scraped_and_every_probe_answers(lab, prom):
-    # every node of the variants (4), both dnsdist web servers, the 4 DNS probes (IPv4 and
-    # IPv6 VIP, UDP and TCP), Prometheus itself: all up
+    # every node of the variants (8), both dnsdist web servers and haproxy stats listeners,
+    # the 6 DNS probes (dnsdist's IPv4 and IPv6 VIP over UDP and TCP, haproxy's over TCP),
+    # Prometheus itself: all up
     targets = poll(lambda: prom.api("targets")["activeTargets"],
-                   lambda ts: len(ts) == 11 and all(t["health"] == "up" for t in ts), 60, 2)
+                   lambda ts: len(ts) == 19 and all(t["health"] == "up" for t in ts), 60, 2)
     health = {(t["labels"]["job"], t["labels"].get("host") or t["labels"].get("__param_target")
                or t["labels"]["instance"], t["labels"].get("protocol", "")): t["health"] for t in targets}
-    assert len(targets) == 11 and set(health.values()) == {"up"}, health
+    assert len(targets) == 19 and set(health.values()) == {"up"}, health
     probes = poll(lambda: prom.query('probe_success{job="dns_vip"}'),
-                  lambda r: len(r) == 4 and all(x["value"][1] == "1" for x in r), 60, 2)
-    assert sorted((p["metric"]["vip"], p["metric"]["protocol"], p["value"][1]) for p in probes) == [
-        (VIP, "tcp", "1"), (VIP, "udp", "1"), (VIP6, "tcp", "1"), (VIP6, "udp", "1")]
+                  lambda r: len(r) == 6 and all(x["value"][1] == "1" for x in r), 60, 2)
+    assert sorted((p["metric"]["vip"], p["metric"]["protocol"], p["value"][1]) for p in probes) == sorted([
+        (VIP, "tcp", "1"), (VIP, "udp", "1"), (VIP6, "tcp", "1"), (VIP6, "udp", "1"),
+        (HP_VIP, "tcp", "1"), (HP_VIP6, "tcp", "1")])
 
 
 def test_the_ha_metrics_show_the_pairs(prom):
     held = {(r["metric"]["vip"], r["metric"]["host"]): r["value"][1]
-            for r in prom.query("hastack_vrrp_vip_held")}
+            for r in prom.query('hastack_vrrp_vip_held{variant="dns_lb_dnsdist"}')}
     assert held == {(VIP, "hastack-mol-mon-lb1"): "1", (VIP, "hastack-mol-mon-lb2"): "0",
                     (VIP6, "hastack-mol-mon-lb1"): "1", (VIP6, "hastack-mol-mon-lb2"): "0"}, held
     master = {r["metric"]["host"] for r in prom.query('hastack_vrrp_state{state="MASTER"} == 1')}
-    assert master == {"hastack-mol-mon-lb1"}, master
+    assert master == {"hastack-mol-mon-lb1", "hastack-mol-mon-hp1"}, master
     ha = {r["metric"]["host"]: r["metric"]["state"] for r in prom.query("hastack_dhcp_ha_state == 1")}
     assert ha == {"hastack-mol-mon-kea1": "hot-standby", "hastack-mol-mon-kea2": "hot-standby"}, ha
     pool = {r["metric"]["host"]: r["value"][1] for r in prom.query(f'hastack_dhcp_pool_addresses{{subnet="{SUBNET}"}}')}
     assert pool == {"hastack-mol-mon-kea1": "5", "hastack-mol-mon-kea2": "5"}, pool
+    failover = {(r["metric"]["host"], r["metric"]["side"]): r["metric"]["state"]
+                for r in prom.query("hastack_dhcp_failover_state == 1")}
+    assert failover == {(host, side): "normal" for host in ("hastack-mol-mon-dh1", "hastack-mol-mon-dh2")
+                        for side in ("my", "partner")}, failover
     backends = {(r["metric"]["host"], r["metric"]["server"]): r["value"][1] for r in prom.query("dnsdist_server_status")}
     assert set(backends.values()) == {"1"} and len(backends) == 4, backends
+    up = {(r["metric"]["host"], r["metric"]["server"]) for r in prom.query('haproxy_server_status{state="UP"} == 1')}
+    assert {server for _, server in up} == {"be1", "be2"} and {host for host, _ in up} == {
+        "hastack-mol-mon-hp1", "hastack-mol-mon-hp2"}, up
     assert quiet(prom) == [], "alerts before any break"
 
 
@@ -132,10 +142,15 @@ def test_metrics_only_on_management_addresses_and_no_secret_in_the_clear(lab, pr
     assert lab.check(prom_host, "curl -s -o /dev/null -w '%{http_code}' --max-time 5 "
                                 "http://10.213.59.11:8083/metrics").strip() == "401"
     assert lab.run(client, "curl -s --max-time 5 -u x:lab-only-web http://10.213.59.11:8083/metrics").stdout == ""
-    # the password lives in a file only root and Prometheus read, never in prometheus.yml
-    assert lab.check(prom_host, f"stat -c '%a %U %G' /etc/prometheus/secrets/dnsdist-{lb1}").split() == \
-        ["640", "root", "prometheus"]
-    assert "lab-only-web" not in lab.check(prom_host, "cat /etc/prometheus/prometheus.yml")
+    # so do haproxy's
+    assert lab.check(prom_host, "curl -s -o /dev/null -w '%{http_code}' --max-time 5 "
+                                "http://10.213.59.13:8404/metrics").strip() == "401"
+    # the passwords live in files only root and Prometheus read, never in prometheus.yml
+    for secret in (f"dnsdist-{lb1}", "haproxy-hastack-mol-mon-hp1"):
+        assert lab.check(prom_host, f"stat -c '%a %U %G' /etc/prometheus/secrets/{secret}").split() == \
+            ["640", "root", "prometheus"]
+    config = lab.check(prom_host, "cat /etc/prometheus/prometheus.yml")
+    assert "lab-only-web" not in config and "lab-only-stats" not in config
 
 
 def test_a_backend_down_fires_and_clears(lab, prom):
@@ -143,8 +158,10 @@ def test_a_backend_down_fires_and_clears(lab, prom):
     lab.check(be1, "systemctl stop named")
     try:
         prom.wait_firing("HastackDNSBackendDown", server="be1", host="hastack-mol-mon-lb1")
-        # the VIP still answers (dnsdist sends every query to be2)
+        prom.wait_firing("HastackDNSBackendDown", server="be1", host="hastack-mol-mon-hp1")
+        # the VIPs still answer (dnsdist and haproxy send every query to be2)
         assert kdig(lab, lab.groups["clients"][0], VIP, "www.abc.local") == "10.213.59.80"
+        assert kdig(lab, lab.groups["clients"][0], HP_VIP, "www.abc.local", "+tcp") == "10.213.59.80"
     finally:
         lab.check(be1, "systemctl start named")
     prom.wait_cleared("HastackDNSBackendDown")
@@ -211,6 +228,17 @@ def test_an_ha_pair_out_of_its_normal_state_fires_and_clears(lab, prom, kea):
     assert kea.wait_for_states({server: "hot-standby" for server in kea.addresses}, timeout=90) == \
         {server: "hot-standby" for server in kea.addresses}
     prom.wait_cleared("HastackDHCPHANotNormal")
+
+
+def test_a_dhcpd_failover_pair_out_of_its_normal_state_fires_and_clears(lab, prom):
+    dh2 = "hastack-mol-mon-dh2"
+    lab.check(dh2, "systemctl stop isc-dhcp-server")
+    try:
+        firing = prom.wait_firing("HastackDHCPFailoverNotNormal", host="hastack-mol-mon-dh1")
+        assert firing[0]["labels"]["state"] == "communications-interrupted", firing
+    finally:
+        lab.check(dh2, "systemctl start isc-dhcp-server")
+    prom.wait_cleared("HastackDHCPFailoverNotNormal", timeout=120)
 
 
 def test_a_node_whose_metrics_are_gone_fires_and_clears(lab, prom):
