@@ -48,8 +48,12 @@ def _listen(address: str, port) -> str:
     return f"[{address}]:{port}" if ":" in str(address) else f"{address}:{port}"
 
 
-def monitoring_targets(hostvars, groups: dict, variants: list) -> dict:
-    """{node: [...], services: [...], dns_probes: [...]} for the prometheus role.
+def monitoring_targets(hostvars, groups: dict, variants: list, backends: list | None = None) -> dict:
+    """{node: [...], services: [...], dns_probes: [...], bind: [...]} for the prometheus role.
+
+    variants: the variant groups; backends: the DNS backends' groups, whose nodes are
+    scraped for node exporter and prometheus-bind-exporter (metrics_bind_scrape_address),
+    labelled with their group, and get no DNS probe.
 
     A node in several variant groups is scraped once, labelled with the first. dnsdist's
     web server and haproxy's stats listener are scraped where they listen on a management
@@ -57,9 +61,10 @@ def monitoring_targets(hostvars, groups: dict, variants: list) -> dict:
     group's hastack_dns_vip and hastack_dns_vip6 for hastack_dns_check_name over UDP and
     TCP (dns_lb_haproxy: TCP only), once per VIP (the DHCP variants serve no DNS and get none).
     """
-    node, services, probes = [], [], []
+    node, services, probes, bind = [], [], [], []
     seen, probed = set(), set()
-    for variant in variants:
+    backends = list(backends or [])
+    for variant in list(variants) + backends:
         hosts = list(groups.get(variant) or [])
         for host in hosts:
             if host in seen:
@@ -71,6 +76,8 @@ def monitoring_targets(hostvars, groups: dict, variants: list) -> dict:
                 raise MonitoringError(f"metrics_scrape_address: {host} (group {variant}) has none: run "
                                       "hastack.dns_dhcp.metrics on it first (monitoring.yml's first play)")
             node.append({"address": address, "host": host, "variant": variant})
+            if hvars.get("metrics_bind_scrape_address"):
+                bind.append({"address": hvars["metrics_bind_scrape_address"], "host": host, "variant": variant})
             for job, (address_var, port_var, port, user_var, user, password_var, enabled_var) in SERVICES.items():
                 if address_var not in hvars or not hvars.get(enabled_var, True):
                     continue
@@ -83,7 +90,7 @@ def monitoring_targets(hostvars, groups: dict, variants: list) -> dict:
                 services.append({"job": job, "address": _listen(web, hvars.get(port_var, port)), "host": host,
                                  "variant": variant, "username": hvars.get(user_var, user) if user_var else user,
                                  "password": password})
-        if hosts and variant not in DHCP_ONLY:
+        if hosts and variant not in DHCP_ONLY and variant not in backends:
             first = hostvars[hosts[0]]
             query = first.get("hastack_dns_check_name")
             for key in ("hastack_dns_vip", "hastack_dns_vip6"):
@@ -93,4 +100,4 @@ def monitoring_targets(hostvars, groups: dict, variants: list) -> dict:
                     probes.append({"vip": str(vip), "query": query,
                                    "query_type": "AAAA" if ":" in str(vip) else "A",
                                    "protocols": PROTOCOLS.get(variant, ["udp", "tcp"]), "variant": variant})
-    return {"node": node, "services": services, "dns_probes": probes}
+    return {"node": node, "services": services, "dns_probes": probes, "bind": bind}

@@ -171,12 +171,24 @@ def test_the_targets_of_the_variant_groups():
         ("10.0.0.101", "A", "dns_lb_haproxy", ["tcp"])]
 
 
+def test_the_dns_backends_get_node_and_bind_targets_and_no_probe():
+    hostvars = {"be1": {"metrics_scrape_address": "10.0.0.21:9100", "metrics_bind_scrape_address": "10.0.0.21:9119",
+                        "hastack_dns_vip": "10.0.0.100", "hastack_dns_check_name": "www.example.lab"},
+                "lb1": {"metrics_scrape_address": "10.0.0.11:9100", "hastack_dns_vip": "10.0.0.100",
+                        "hastack_dns_check_name": "www.example.lab"}}
+    targets = monitoring_targets(hostvars, {"dns_lb_dnsdist": ["lb1"], "dns_lb_dnsdist_backends": ["be1"]},
+                                 ["dns_lb_dnsdist"], ["dns_lb_dnsdist_backends"])
+    assert [t["host"] for t in targets["node"]] == ["lb1", "be1"]
+    assert targets["bind"] == [{"address": "10.0.0.21:9119", "host": "be1", "variant": "dns_lb_dnsdist_backends"}]
+    assert [p["variant"] for p in targets["dns_probes"]] == ["dns_lb_dnsdist"]
+
+
 def test_a_node_in_two_groups_is_scraped_once_and_loopback_web_servers_are_not():
     hostvars = {"a": {"metrics_scrape_address": "10.0.0.1:9100", "dnsdist_webserver_address": "127.0.0.1"}}
     targets = monitoring_targets(hostvars, {"vrrp_vip": ["a"], "dns_lb_dnsdist": ["a"]},
                                  ["vrrp_vip", "dns_lb_dnsdist"])
     assert targets == {"node": [{"address": "10.0.0.1:9100", "host": "a", "variant": "vrrp_vip"}],
-                       "services": [], "dns_probes": []}
+                       "services": [], "dns_probes": [], "bind": []}
 
 
 @pytest.mark.parametrize("hostvars, named", [

@@ -88,18 +88,18 @@ def test_a_second_run_of_monitoring_yml_changes_nothing(lab):
     result = lab.playbook(REPO / "playbooks/monitoring.yml")
     assert result.returncode == 0, result.stdout[-3000:]
     changes = recap_changes(result.stdout)
-    assert len(changes) == 9 and set(changes.values()) == {0}, changes
+    assert len(changes) == 11 and set(changes.values()) == {0}, changes
 
 
 def test_every_target_is_scraped_and_every_probe_answers(lab, prom):
-    # every node of the variants (8), both dnsdist web servers and haproxy stats listeners,
-    # the 6 DNS probes (dnsdist's IPv4 and IPv6 VIP over UDP and TCP, haproxy's over TCP),
-    # Prometheus itself: all up
+    # every node of the variants (8) and both DNS backends (node exporter and BIND exporter),
+    # both dnsdist web servers and haproxy stats listeners, the 6 DNS probes (dnsdist's IPv4
+    # and IPv6 VIP over UDP and TCP, haproxy's over TCP), Prometheus itself: all up
     targets = poll(lambda: prom.api("targets")["activeTargets"],
-                   lambda ts: len(ts) == 19 and all(t["health"] == "up" for t in ts), 60, 2)
+                   lambda ts: len(ts) == 23 and all(t["health"] == "up" for t in ts), 60, 2)
     health = {(t["labels"]["job"], t["labels"].get("host") or t["labels"].get("__param_target")
                or t["labels"]["instance"], t["labels"].get("protocol", "")): t["health"] for t in targets}
-    assert len(targets) == 19 and set(health.values()) == {"up"}, health
+    assert len(targets) == 23 and set(health.values()) == {"up"}, health
     probes = poll(lambda: prom.query('probe_success{job="dns_vip"}'),
                   lambda r: len(r) == 6 and all(x["value"][1] == "1" for x in r), 60, 2)
     assert sorted((p["metric"]["vip"], p["metric"]["protocol"], p["value"][1]) for p in probes) == sorted([
@@ -124,6 +124,11 @@ def test_the_ha_metrics_show_the_pairs(prom):
                         for side in ("my", "partner")}, failover
     backends = {(r["metric"]["host"], r["metric"]["server"]): r["value"][1] for r in prom.query("dnsdist_server_status")}
     assert set(backends.values()) == {"1"} and len(backends) == 4, backends
+    # BIND's own statistics: up, and the queries it answered counted
+    bind = {r["metric"]["host"]: r["value"][1] for r in prom.query("bind_up")}
+    assert bind == {"hastack-mol-mon-be1": "1", "hastack-mol-mon-be2": "1"}, bind
+    queries = prom.query('sum by (host) (bind_incoming_queries_total{type="A"})')
+    assert len(queries) == 2 and all(float(r["value"][1]) > 0 for r in queries), queries
     up = {(r["metric"]["host"], r["metric"]["server"]) for r in prom.query('haproxy_server_status{state="UP"} == 1')}
     assert {server for _, server in up} == {"be1", "be2"} and {host for host, _ in up} == {
         "hastack-mol-mon-hp1", "hastack-mol-mon-hp2"}, up
