@@ -108,6 +108,7 @@ def test_the_textfile_holds_every_metric_with_its_help_and_type(tmp_path, monkey
     (tmp_path / "notify.log").write_text(NOTIFY_LOG)
     (tmp_path / "dhcpd.leases").write_text(LEASES)
     monkeypatch.setattr(collector, "addresses_held", lambda: {"10.213.58.100", "127.0.0.1"})
+    monkeypatch.setattr(collector, "unit_enabled", lambda unit: False)
     out = tmp_path / "hastack.prom"
     assert collector.main(["--output", str(out), "--keepalived-config", str(tmp_path / "keepalived.conf"),
                            "--notify-log", str(tmp_path / "notify.log"), "--kea-socket",
@@ -121,12 +122,20 @@ def test_the_textfile_holds_every_metric_with_its_help_and_type(tmp_path, monkey
     assert 'hastack_vrrp_transitions_total{vrrp_instance="VI_DNS"} 3' in lines
     assert 'hastack_dhcp_failover_state{peer="lan",side="partner",state="communications-interrupted"} 1' in lines
     assert "# TYPE hastack_vrrp_transitions_total counter" in lines
-    assert not any(line.startswith("hastack_dhcp_kea_up") for line in lines)  # no socket: no Kea here
+    assert not any(line.startswith("hastack_dhcp_kea_up") for line in lines)  # no socket, no unit: no Kea here
     assert out.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".hastack-")] == []
 
 
-def test_a_node_without_keepalived_or_dhcp_writes_an_empty_file(tmp_path):
+def test_an_enabled_kea_without_its_socket_is_down_and_an_unused_one_is_skipped(tmp_path):
+    metrics = collector.Metrics()
+    collector.kea(metrics, {"dhcp4": str(tmp_path / "gone4"), "dhcp6": str(tmp_path / "gone6")},
+                  enabled=lambda unit: unit == "kea-dhcp4-server")
+    assert metrics.render().splitlines()[2:] == ['hastack_dhcp_kea_up{service="dhcp4"} 0']
+
+
+def test_a_node_without_keepalived_or_dhcp_writes_an_empty_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(collector, "unit_enabled", lambda unit: False)
     out = tmp_path / "hastack.prom"
     missing = str(tmp_path / "missing")
     collector.main(["--output", str(out), "--keepalived-config", missing, "--notify-log", missing,

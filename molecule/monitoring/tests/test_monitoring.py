@@ -229,11 +229,13 @@ def test_an_ha_pair_out_of_its_normal_state_fires_and_clears(lab, prom, kea):
     lab.check(kea2, "systemctl stop kea-dhcp4-server")
     try:
         prom.wait_firing("HastackDHCPHANotNormal", host="hastack-mol-mon-kea1")
+        prom.wait_firing("HastackDHCPKeaDown", host=kea2)
     finally:
         lab.check(kea2, "systemctl start kea-dhcp4-server")
     assert kea.wait_for_states({server: "hot-standby" for server in kea.addresses}, timeout=90) == \
         {server: "hot-standby" for server in kea.addresses}
     prom.wait_cleared("HastackDHCPHANotNormal")
+    prom.wait_cleared("HastackDHCPKeaDown")
 
 
 def test_a_dhcpd_failover_pair_out_of_its_normal_state_fires_and_clears(lab, prom):
