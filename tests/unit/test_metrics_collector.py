@@ -87,6 +87,13 @@ def test_the_notify_log_gives_the_last_state_and_the_transitions_of_each_instanc
     assert count == {"VI_DNS": 3, "VI_DNS6": 1}  # (the GROUP line is not an instance's)
 
 
+def test_the_latest_transition_wins_even_when_its_line_came_first():
+    # seen on a loaded host: the MASTER notify (earlier) appended after the BACKUP one
+    log = ("2026-12-02T00:19:29.596+0000 hp2 INSTANCE VI_DNS BACKUP priority=140\n"
+           "2026-12-02T00:19:29.497+0000 hp2 INSTANCE VI_DNS MASTER priority=140\n")
+    assert collector.notify_log(log) == ({"VI_DNS": "BACKUP"}, {"VI_DNS": 2})
+
+
 def test_the_last_failover_state_of_dhcpd_wins():
     assert collector.dhcpd_failover(LEASES) == {"lan": {"my": "normal", "partner": "communications-interrupted"}}
 
