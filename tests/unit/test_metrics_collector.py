@@ -217,3 +217,13 @@ def test_a_node_in_two_groups_is_scraped_once_and_loopback_web_servers_are_not()
 def test_what_cannot_be_scraped_is_refused_by_name(hostvars, named):
     with pytest.raises(MonitoringError, match=named):
         monitoring_targets(hostvars, {"dns_lb_dnsdist": ["a"]}, ["dns_lb_dnsdist"])
+
+
+def test_monitoring_yml_plays_name_the_groups_of_its_vars_file():
+    # a play's hosts cannot come from its vars files, so the lists are written twice: pinned here
+    import yaml
+
+    plays = yaml.safe_load((REPO / "playbooks/monitoring.yml").read_text())
+    groups = yaml.safe_load((REPO / "playbooks/vars/monitoring.yml").read_text())
+    assert plays[1]["hosts"] == groups["hastack_monitoring_variants"]
+    assert plays[2]["hosts"] == groups["hastack_monitoring_backends"]
