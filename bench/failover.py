@@ -11,7 +11,8 @@ then
      as its peer sees it) --runs times while dnsperf keeps the VIP saturated, and takes
      the outage the drill's prober measured (20 ms probes from the same client).
 Prints one table (interval, q/s under saturation, spurious transitions, outage median,
-min and max), then converges the variant back to the role's default interval.
+min and max, the transitions each drill caused: equal counts mean no spurious one during
+the drills either), then converges the variant back to the role's default interval.
 
     python3 bench/failover.py -i inventories/lab dns_lb_dnsdist [--adverts 0.1,0.05,0.03]
         [--runs 5] [--load 60]
@@ -115,8 +116,9 @@ def main(argv=None) -> int:
                 load = start_load(client, settings["vip"], args.load, tcp)
                 rate = qps(load, args.load)
                 spurious = transitions(on, nodes) - before
-                outages = []
+                outages, moves = [], []
                 for _ in range(args.runs):
+                    before = transitions(on, nodes)
                     load = start_load(client, settings["vip"], 60, tcp)
                     try:
                         out = playbook(args.inventory, "playbooks/failover_drill.yml", "-e", json.dumps({
@@ -131,16 +133,21 @@ def main(argv=None) -> int:
                     if not match:
                         raise SystemExit(f"the drill printed no link row:\n{out[-2000:]}")
                     outages.append(int(match.group(4)))
-                rows.append((group, advert, rate, spurious, outages))
+                    # a drill's own moves: the holder's fault and return, the peer's takeover
+                    # and yield; any more is a spurious transition under load
+                    moves.append(transitions(on, nodes) - before)
+                rows.append((group, advert, rate, spurious, outages, moves))
         finally:
             converge(args.inventory, group, None)
     print(f"\nnode death (drill link method) under dnsperf saturation from the same client; "
           f"{args.load} s of saturation per interval for the spurious transitions")
-    print(f"{'variant':<16} {'advert':>7} {'q/s':>9} {'spurious':>9} {'median':>8} {'min':>6} {'max':>6}  runs")
-    for group, advert, rate, spurious, outages in rows:
+    print(f"{'variant':<16} {'advert':>7} {'q/s':>9} {'spurious':>9} {'median':>8} {'min':>6} {'max':>6}"
+          f"  runs  transitions per drill")
+    for group, advert, rate, spurious, outages, moves in rows:
         stats = (f"{statistics.median(outages):>6.0f}ms {min(outages):>4}ms {max(outages):>4}ms"
                  if outages else f"{'-':>8} {'-':>6} {'-':>6}")
-        print(f"{group:<16} {advert:>6.2f}s {rate:>9.0f} {spurious:>9} {stats}  {len(outages)}")
+        print(f"{group:<16} {advert:>6.2f}s {rate:>9.0f} {spurious:>9} {stats}  {len(outages):>4}  "
+              f"{','.join(str(m) for m in moves)}")
     return 0
 
 
