@@ -116,24 +116,23 @@ class Lab:
                               cwd=REPO)
 
 
-class DnsProbe:
-    """The collection's dns_probe module run from a lab host in the background (an ad-hoc
-    ansible run against the scenario's inventory): queries `server` every interval_ms for
-    at most duration_s seconds while the test does something else; stop() ends it early,
-    result() waits for it (bounded) and returns the module's figures (sent, answered,
-    unanswered, outage_ms, outages)."""
+class _Probe:
+    """A probe module of the collection run from a lab host in the background (an ad-hoc
+    ansible run against the scenario's inventory) for at most duration_s seconds while the
+    test does something else; stop() ends it early, result() waits for it (bounded) and
+    returns the module's figures (sent, answered, unanswered, outage_ms, outages)."""
 
-    def __init__(self, lab: Lab, host: str, server: str, name: str, duration_s: float,
-                 interval_ms: int = 20, tcp: bool = False):
+    module = ""
+
+    def __init__(self, lab: Lab, host: str, duration_s: float, args: str):
         self.lab, self.host, self.duration_s = lab, host, duration_s
         self.stop_file = f"/run/hastack-test-probe-{random.randrange(1 << 32):08x}.stop"
         env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                    ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_FORCE_COLOR="0")
-        args = (f"server={server} name={name} duration_s={duration_s} interval_ms={interval_ms} "
-                f"tcp={'true' if tcp else 'false'} stop_file={self.stop_file}")
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            [venv_bin("ansible"), "-i", str(lab.inventory), host, "-m", "hastack.dns_dhcp.dns_probe", "-a", args],
+            [venv_bin("ansible"), "-i", str(lab.inventory), host, "-m", self.module, "-a",
+             f"{args} duration_s={duration_s} stop_file={self.stop_file}"],
             env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def stop(self) -> None:
@@ -147,9 +146,29 @@ class DnsProbe:
     def result(self) -> dict:
         out, err = self.process.communicate(timeout=self.duration_s + 60)
         self.lab.run(self.host, f"rm -f {self.stop_file}")
-        assert self.process.returncode == 0, f"dns_probe on {self.host} failed: {out[-2000:]}{err[-2000:]}"
+        assert self.process.returncode == 0, f"{self.module} on {self.host} failed: {out[-2000:]}{err[-2000:]}"
         data = json.loads(out)
         return data["plays"][0]["tasks"][0]["hosts"][self.host]
+
+
+class DnsProbe(_Probe):
+    """dns_probe: queries `server` for `name` every interval_ms (over TCP with tcp=True)."""
+
+    module = "hastack.dns_dhcp.dns_probe"
+
+    def __init__(self, lab: Lab, host: str, server: str, name: str, duration_s: float,
+                 interval_ms: int = 20, tcp: bool = False):
+        super().__init__(lab, host, duration_s, f"server={server} name={name} interval_ms={interval_ms} "
+                                                f"tcp={'true' if tcp else 'false'}")
+
+
+class DhcpProbe(_Probe):
+    """dhcp_probe: asks the DHCP server `server` for configuration (DHCPINFORM) every interval_ms."""
+
+    module = "hastack.dns_dhcp.dhcp_probe"
+
+    def __init__(self, lab: Lab, host: str, server: str, duration_s: float, interval_ms: int = 100):
+        super().__init__(lab, host, duration_s, f"server={server} interval_ms={interval_ms}")
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcp_pair import 
     peer_addresses,
     split_ranges,
 )
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcpd_leases import LeaseError, kea_lease_import
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import PoolError
 from ansible_collections.hastack.dns_dhcp.plugins.plugin_utils.filters import (
     raising_filter_errors,
@@ -33,4 +34,5 @@ class FilterModule:
             "peer_addresses": peer_addresses,
             "kea_ha": _wrap(kea_ha),
             "interface_networks": interface_networks,
+            "kea_lease_import": raising_filter_errors(LeaseError)(kea_lease_import),
         })

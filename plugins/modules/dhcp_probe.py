@@ -39,6 +39,12 @@ options:
   client_port:
     description: Port to send from and receive on; 68, or 546 for IPv6, when not given (0 for any free port).
     type: int
+  stop_file:
+    description:
+      - End the probe before O(duration_s) once this file exists on the host that probes
+        (looked at every 100 ms), so a long window can close when the work it measures is
+        done. A file left from an earlier probe is removed when the probe starts.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -91,6 +97,7 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.probe import (
     NOTHING_SENT,
     TIMING_ARGS,
     probe_datagrams,
+    stop_when_file_exists,
     summarise,
     timing_error,
 )
@@ -200,7 +207,7 @@ def client_socket(server, port, client_port):
     return sock, source
 
 
-def probe_dhcp(server, port, client_port, interval, timeout, duration, max_queries):
+def probe_dhcp(server, port, client_port, interval, timeout, duration, max_queries, stop=None):
     """Probe server; returns (results, source address) like probe_datagrams."""
     sock, source = client_socket(server, port, client_port)
     mac, duid = _mac(), None
@@ -215,7 +222,7 @@ def probe_dhcp(server, port, client_port, interval, timeout, duration, max_queri
         return (information_request(xid, duid) if duid else inform(xid, source, mac)), xid
 
     results = probe_datagrams(sock, (server, port), make_request, read_reply if duid else read_ack,
-                              interval, timeout, duration, max_queries)
+                              interval, timeout, duration, max_queries, stop)
     return results, source
 
 
@@ -236,6 +243,7 @@ def main():
             server=dict(type="str", required=True),
             port=dict(type="int"),
             client_port=dict(type="int"),
+            stop_file=dict(type="path"),
             **TIMING_ARGS,
         ),
         supports_check_mode=True,
@@ -253,7 +261,8 @@ def main():
         module.exit_json(changed=False, **NOTHING_SENT)
     try:
         results, _source = probe_dhcp(p["server"], port, client_port, p["interval_ms"] / 1000.0,
-                                      p["timeout_ms"] / 1000.0, p["duration_s"], p["max_queries"])
+                                      p["timeout_ms"] / 1000.0, p["duration_s"], p["max_queries"],
+                                      stop_when_file_exists(p["stop_file"]))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             module.fail_json(msg=f"client_port {client_port} is in use on this host's address towards "

@@ -52,7 +52,8 @@ def test_the_first_run_creates_the_project_templates_and_workflow(configured):
     assert run.returncode == 0 and counts["changed"] > 0, run.stdout[-3000:]
     templates = {t["name"]: t for t in awx.find("job_templates")}
     assert {"hastack kea_ha", "hastack deploy", "hastack vip_status", "hastack failover_drill",
-            "hastack maintenance"} <= set(templates)
+            "hastack maintenance", "hastack dhcpd_to_kea"} <= set(templates)
+    assert templates["hastack dhcpd_to_kea"]["ask_job_type_on_launch"]  # job type check: the dry run
     assert [c["inputs"] for c in awx.find("credentials")] == [{"vault_password": "$encrypted$"}]
     workflow, = awx.find("workflow_job_templates")
     nodes = {n["identifier"]: n for n in awx.find("workflow_job_template_nodes", workflow_job_template=workflow["id"])}

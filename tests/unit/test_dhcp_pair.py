@@ -173,7 +173,7 @@ def test_split_ranges_for_load_balancing():
 def test_filters_raise_ansible_errors():
     filters = FilterModule().filters()
     assert set(filters) == {"dhcp_subnets", "pair_peers", "dhcpd_failover", "split_ranges", "peer_addresses", "kea_ha",
-                            "interface_networks"}
+                            "interface_networks", "kea_lease_import"}
     with pytest.raises(AnsibleFilterError, match="v: must be a non-empty dict"):
         filters["dhcp_subnets"]({}, "v")
 
