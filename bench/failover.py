@@ -12,7 +12,8 @@ then
      the outage the drill's prober measured (20 ms probes from the same client).
 Prints one table (interval, q/s under saturation, spurious transitions, outage median,
 min and max, the transitions each drill caused: equal counts mean no spurious one during
-the drills either), then converges the variant back to the role's default interval.
+the drills either), then converges the variant back to its default interval (what the
+variant derives, or the inventory sets).
 
     python3 bench/failover.py -i inventories/lab dns_lb_dnsdist [--adverts 0.1,0.05,0.03]
         [--runs 5] [--load 60]
