@@ -25,4 +25,10 @@ options:
     description: Upper bound on the requests sent, whatever the duration.
     type: int
     default: 20000
+  stop_file:
+    description:
+      - End the probe before O(duration_s) once this file exists on the host that probes
+        (looked at every 100 ms), so a long window can close when the work it measures is
+        done. A file left from an earlier probe is removed when the probe starts.
+    type: path
 """

@@ -19,6 +19,7 @@ TIMING_ARGS = dict(
     timeout_ms=dict(type="int", default=250),
     duration_s=dict(type="float", required=True),
     max_queries=dict(type="int", default=20000),
+    stop_file=dict(type="path"),
 )
 
 # The result of a probe in check mode (nothing sent).

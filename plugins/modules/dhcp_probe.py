@@ -39,12 +39,6 @@ options:
   client_port:
     description: Port to send from and receive on; 68, or 546 for IPv6, when not given (0 for any free port).
     type: int
-  stop_file:
-    description:
-      - End the probe before O(duration_s) once this file exists on the host that probes
-        (looked at every 100 ms), so a long window can close when the work it measures is
-        done. A file left from an earlier probe is removed when the probe starts.
-    type: path
 """
 
 EXAMPLES = r"""
@@ -243,7 +237,6 @@ def main():
             server=dict(type="str", required=True),
             port=dict(type="int"),
             client_port=dict(type="int"),
-            stop_file=dict(type="path"),
             **TIMING_ARGS,
         ),
         supports_check_mode=True,

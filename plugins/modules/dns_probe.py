@@ -42,12 +42,6 @@ options:
     description: Query over TCP, one connection per query, instead of UDP.
     type: bool
     default: false
-  stop_file:
-    description:
-      - End the probe before O(duration_s) once this file exists on the host that probes
-        (looked at every 100 ms), so a long window can close when the work it measures is
-        done. A file left from an earlier probe is removed when the probe starts.
-    type: path
 requirements:
   - dnspython on the host that runs the probe
 """
@@ -180,7 +174,6 @@ def main():
             qtype=dict(type="str", default="A"),
             port=dict(type="int", default=53),
             tcp=dict(type="bool", default=False),
-            stop_file=dict(type="path"),
             **TIMING_ARGS,
         ),
         supports_check_mode=True,
