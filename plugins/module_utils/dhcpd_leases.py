@@ -131,7 +131,7 @@ def kea_lease_import(leases_by_peer, subnets, now=None, columns=None):
                     other.get("cltt") or 0, other.get("ends") or 0):
                 latest[lease["address"]] = dict(lease, peer=peer)
     carry = []
-    for address in sorted(latest, key=lambda a: ipaddress.ip_address(a)):
+    for address in sorted(latest, key=ipaddress.ip_address):
         lease = latest[address]
         why = ""
         subnet_id = next((sid for net, sid in networks if ipaddress.ip_address(address) in net), None)

@@ -13,8 +13,8 @@ version_added: 0.1.0
 author: hastack.dns_dhcp contributors (@hastack)
 description:
   - Reads dhcpd's lease file (dhcpd.leases(5)), where dhcpd appends a record each time a lease
-    changes, and returns the last record of each address: its binding state, times, hardware
-    address, client identifier and client hostname.
+    changes, and returns the last record of each address (its binding state, times, hardware
+    address, client identifier and client hostname).
   - Read-only; runs in check mode too. The input of the filter P(hastack.dns_dhcp.kea_lease_import#filter),
     which picks what a Kea pair takes over from a dhcpd failover pair.
 options:
