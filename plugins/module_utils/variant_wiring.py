@@ -17,13 +17,6 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.netaddr_import im
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.vrrp import interface_networks
 
 LIBEXEC = "/usr/local/libexec/hastack"
-# The VRRP settings the load balancer variants start from (haproxy, nginx, dnsdist, nftables;
-# the inventory's keepalived_instance_defaults wins). Measured on the demo lab with dnsperf
-# saturating the VIP (bench/failover.py, README "VRRP advert interval"): at advert_int 0.04 s
-# a dead node costs a median of 116-140 ms of DNS (the keepalived role's 0.1 s: 260-320 ms),
-# with no spurious transition in 60 s of saturation; at 0.03 s 2 of 9 haproxy drills ended
-# with the VIP on no node.
-LB_INSTANCE_DEFAULTS = {"version": 3, "advert_int": 0.04}
 
 # The intent variables of each variant: name -> (required, description). The README's
 # "Minimal inventories per variant" and the filter's documentation describe the same.
@@ -319,7 +312,6 @@ def _proxy(prefix, down):
             "keepalived_track_files": _track_file(f"{down}_down", state),
             "keepalived_instances": {"VI_DNS": _instance(cidr, iface, vrid, peers,
                                                          track_files=[f"{down}_down"])},
-            "keepalived_instance_defaults": dict(LB_INSTANCE_DEFAULTS),
         }
         if prefix == "haproxy" and hostvars.get("hastack_dns_check_name"):
             wiring["haproxy_check_name"] = hostvars["hastack_dns_check_name"]
@@ -356,7 +348,6 @@ def _nftables(hostvars, variant, peers, host):
         "nftables_lb_interface": iface,
         "nftables_lb_backends": list(_backends(hostvars, variant).values()),
         "keepalived_instances": {"VI_DNS": _instance(cidr, iface, vrid, peers)},
-        "keepalived_instance_defaults": dict(LB_INSTANCE_DEFAULTS),
     }
     if hostvars.get("hastack_dns_vip6"):
         # NAT keeps the address family: the IPv6 VIP needs the backends' IPv6 addresses
@@ -444,16 +435,15 @@ WIRING = {
                      "keepalived_track_files", "keepalived_instances"],
     "dns_lb_haproxy": ["haproxy_backends", "haproxy_listen_address", "haproxy_listen_address6",
                        "haproxy_nonlocal_bind", "haproxy_check_name", "keepalived_track_files",
-                       "keepalived_vrrp_scripts", "keepalived_instances", "keepalived_instance_defaults"],
+                       "keepalived_vrrp_scripts", "keepalived_instances"],
     "dns_lb_nginx": ["nginx_stream_backends", "nginx_stream_listen_address", "nginx_stream_listen_address6",
                      "nginx_stream_nonlocal_bind", "keepalived_track_files", "keepalived_vrrp_scripts",
-                     "keepalived_instances", "keepalived_instance_defaults"],
+                     "keepalived_instances"],
     "dns_lb_dnsdist": ["dnsdist_backends", "dnsdist_listen_address", "dnsdist_listen_address6",
                        "dnsdist_nonlocal_bind", "dnsdist_acl", "dnsdist_check_name", "keepalived_track_files",
-                       "keepalived_vrrp_scripts", "keepalived_instances", "keepalived_instance_defaults"],
+                       "keepalived_vrrp_scripts", "keepalived_instances"],
     "dns_lb_nftables": ["nftables_lb_vip", "nftables_lb_vip6", "nftables_lb_interface", "nftables_lb_backends",
-                        "nftables_lb_backends6", "keepalived_vrrp_scripts", "keepalived_instances",
-                        "keepalived_instance_defaults"],
+                        "nftables_lb_backends6", "keepalived_vrrp_scripts", "keepalived_instances"],
     "dns_lb_lvs_dr": ["keepalived_instances", "keepalived_virtual_servers", "keepalived_dns_check_name",
                       "keepalived_vrrp_scripts"],
     "dhcpd_failover": ["dhcpd_failover_subnets"],
