@@ -116,14 +116,13 @@ def main(argv=None) -> int:
 
     rows = []
     try:
-        study(args, data, client, on, rows)
+        study(args, adverts, data, client, on, rows)
     finally:
         report(rows, args.load)
     return 0
 
 
-def study(args, data, client, on, rows) -> None:
-    adverts = [float(value) for value in args.adverts.split(",")]
+def study(args, adverts, data, client, on, rows) -> None:
     for group in args.variants:
         settings = variant_settings(data, group)
         nodes = data[group]["hosts"]
