@@ -12,6 +12,7 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcp_pair import 
     kea_ha,
     pair_peers,
     peer_addresses,
+    peer_ports,
     split_ranges,
 )
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcpd_leases import LeaseError, kea_lease_import
@@ -32,6 +33,7 @@ class FilterModule:
             "dhcpd_failover": _wrap(dhcpd_failover),
             "split_ranges": _wrap(split_ranges),
             "peer_addresses": peer_addresses,
+            "peer_ports": peer_ports,
             "kea_ha": _wrap(kea_ha),
             "interface_networks": interface_networks,
             "kea_lease_import": raising_filter_errors(LeaseError)(kea_lease_import),

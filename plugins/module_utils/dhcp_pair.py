@@ -317,6 +317,25 @@ def peer_addresses(peers, hostvars, interface):
     return result
 
 
+def peer_ports(peers, hostvars, name):
+    """{host: port} from a variable each peer sets for itself (its release's port), as int.
+
+    peers: hostnames or the dicts of pair_peers; hostvars: Ansible's hostvars; name: the
+    variable. A peer where it is not defined (not in the play) or not a port is left out:
+    the caller then uses its own value for it.
+    """
+    result = {}
+    for peer in peers or []:
+        host = peer["host"] if isinstance(peer, dict) else peer
+        try:
+            value = hostvars[host][name]
+        except Exception:  # missing host or variable: Ansible raises its own types
+            continue
+        if str(value).isdigit():
+            result[host] = int(value)
+    return result
+
+
 def dhcpd_failover(peers, host, addresses, settings, var="dhcpd_failover_peers"):
     """The failover peer statement of `host` for ISC dhcpd.
 
@@ -394,9 +413,11 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
     peers: the output of pair_peers (server names are the inventory hostnames);
     addresses: {host: address}; settings: {mode, port, heartbeat_delay,
     max_response_delay, max_ack_delay, max_unacked_clients} and optionally
-    peer_port and dedicated_listener. `port` is the control agent's; peer URLs use
-    `peer_port` (default: `port`, the partner's HA hook goes through the control
-    agent). With `dedicated_listener` (Kea 2.6: the HA hook runs its own HTTP
+    peer_port, peer_ports and dedicated_listener. `port` is the control agent's; peer
+    URLs use `peer_port` (default: `port`, the partner's HA hook goes through the
+    control agent), or a peer's own port in `peer_ports` ({host: port}: where that
+    peer listens by its release, so that a Kea 2.2 peer and a Kea 2.6 peer each get
+    the other's right URL during a move between releases). With `dedicated_listener` (Kea 2.6: the HA hook runs its own HTTP
     listener on this server's URL) the peer URLs must not be the control agent's
     address and port. A peer's `url` or `address` setting overrides the derived URL.
 
@@ -419,8 +440,13 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
     peer_port = settings.get("peer_port", port)
     port_var = settings.get("peer_port_var", "kea_ha_peer_port")
     url_key = "url6" if settings.get("family", 4) == 6 else "url"
-    if isinstance(peer_port, bool) or not isinstance(peer_port, int) or not 1 <= peer_port <= 65535:
-        _fail(port_var, f"must be a port number 1-65535, got {peer_port!r}")
+    peer_ports = {name: peer_port for name in names}
+    for name, value in (settings.get("peer_ports") or {}).items():
+        if name in peer_ports:
+            peer_ports[name] = value
+    for name, value in peer_ports.items():
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            _fail(port_var, f"must be a port number 1-65535, got {value!r}" + ("" if name == host else f" on {name}"))
     if dedicated and peer_port == port:
         _fail(port_var, f"({peer_port}) must differ from kea_ha_api_port ({port}): the HA hook "
                         f"listens on it itself, next to the control agent")
@@ -445,7 +471,7 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
         if not url:
             if not address:
                 _fail(path, f"no address for {peer['host']}: give one, or gather its facts")
-            url = f"http://{_address(path, address)}:{peer_port}/"
+            url = f"http://{_address(path, address)}:{peer_ports[peer['host']]}/"
         elif dedicated and address and _url_endpoint(url) == (str(_address(path, address)), port):
             _fail(f"{var}.{peer['host']}.{url_key}",
                   f"{url} is the control agent's address and port (kea_ha_api_port): the HA hook needs a "

@@ -15,6 +15,7 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcp_pair import 
     kea_ha,
     pair_peers,
     peer_addresses,
+    peer_ports,
     split_ranges,
 )
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.pools import PoolError
@@ -173,7 +174,7 @@ def test_split_ranges_for_load_balancing():
 def test_filters_raise_ansible_errors():
     filters = FilterModule().filters()
     assert set(filters) == {"dhcp_subnets", "pair_peers", "dhcpd_failover", "split_ranges", "peer_addresses", "kea_ha",
-                            "interface_networks", "kea_lease_import"}
+                            "interface_networks", "kea_lease_import", "peer_ports"}
     with pytest.raises(AnsibleFilterError, match="v: must be a non-empty dict"):
         filters["dhcp_subnets"]({}, "v")
 
@@ -213,6 +214,24 @@ def test_kea_peers_reach_the_dedicated_listener_on_its_own_port():
     assert [p["url"] for p in result["peers"]] == ["http://10.18.33.10:8001/", "http://10.18.33.20:8001/"]
     # without a dedicated listener the partner goes through the control agent
     assert kea_ha(peers, "dhcp1", ADDRESSES, KEA)["dedicated_listener"] is False
+
+
+def test_kea_peers_of_two_releases_each_get_the_others_port():
+    """A Kea 2.6 node (HA listener on 8001) paired with a Kea 2.2 node (control agent, 8000)."""
+    hostvars = {"dhcp1": {"__kea_ha_peer_port": "8000"}, "dhcp2": {"__kea_ha_peer_port": 8001}, "dhcp3": {}}
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    ports = peer_ports(peers, hostvars, "__kea_ha_peer_port")
+    assert ports == {"dhcp1": 8000, "dhcp2": 8001}
+    # a peer outside the play is left out, and then gets this host's own port
+    assert peer_ports(["dhcp3", "nosuch"], hostvars, "__kea_ha_peer_port") == {}
+    on_26 = kea_ha(peers, "dhcp2", ADDRESSES, dict(KEA, peer_port=8001, dedicated_listener=True, peer_ports=ports))
+    on_22 = kea_ha(peers, "dhcp1", ADDRESSES, dict(KEA, peer_ports=ports))
+    expected = ["http://10.18.33.10:8000/", "http://10.18.33.20:8001/"]
+    assert [p["url"] for p in on_26["peers"]] == expected and [p["url"] for p in on_22["peers"]] == expected
+    assert [p["url"] for p in kea_ha(peers, "dhcp1", ADDRESSES, dict(KEA, peer_ports={"dhcp1": 8000}))["peers"]] \
+        == ["http://10.18.33.10:8000/", "http://10.18.33.20:8000/"]
+    with pytest.raises(PoolError, match=r"kea_ha_peer_port: must be a port number 1-65535, got 0 on dhcp2"):
+        kea_ha(peers, "dhcp1", ADDRESSES, dict(KEA, peer_ports={"dhcp2": 0}))
 
 
 def test_kea_dedicated_listener_refuses_the_control_agent_port():

@@ -230,3 +230,26 @@ def test_dhcp_pair_settings_the_daemon_would_refuse(tmp_path, group, group_vars,
     base = {f"{group}_interface": "lo", f"{group}_subnets": subnets}
     line, output = refusal(tmp_path, dict(base, **group_vars), role_validate(group), gather_facts=True, group=group)
     assert_leads_with(line, output, sentence)
+
+
+PACKAGE_ROLES = ["bind", "dhcpd_failover", "dnsdist", "dnsmasq", "haproxy", "kea_ha", "keepalived", "metrics",
+                 "nginx_stream", "prometheus", "chrony", "nftables_lb"]
+
+
+def test_a_package_state_that_is_neither_present_nor_latest(tmp_path):
+    """Each role's validate tasks check its <role>_package_state first; one play runs them all
+    (in check mode, each failure ignored: the validate tasks only read)."""
+    tasks = [{"name": f"Validate {role}", "ansible.builtin.include_role": {
+        "name": f"hastack.dns_dhcp.{role}", "tasks_from": "validate",
+        "apply": {"ignore_errors": True, "check_mode": True}}} for role in PACKAGE_ROLES]
+    tasks.append({"name": "A good value passes", "ansible.builtin.include_role": {
+        "name": "hastack.dns_dhcp.base", "tasks_from": "package_state"},
+        "vars": {"base_package_state": "latest", "base_package_state_var": "x_package_state"}})
+    run = run_play(tmp_path, {f"{role}_package_state": "newest" for role in PACKAGE_ROLES}, tasks, hosts=("n1",))
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output  # every refusal ignored, the good value passed
+    for role in PACKAGE_ROLES:
+        sentence = (f"{role}_package_state: must be present (install once, leave the version alone) or latest "
+                    f"(upgrade to the newest version of the host's apt sources), got \"newest\"")
+        assert f"Check {role}_package_state" in output and sentence in output, f"{role}:\n{output}"
+    assert "changed=0" in output, output
