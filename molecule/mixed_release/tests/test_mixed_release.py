@@ -1,0 +1,148 @@
+"""Pairs of two Debian releases, as during a move from Debian 12 to 13 one node at a time:
+in each pair the first node runs bookworm and the second trixie. What works mixed is shown
+working here (VRRP between keepalived 2.2.7 and 2.3.3 in front of dnsdist 1.7 and 1.9 with
+BIND 9.18 and 9.20 behind one VIP; Kea 2.2 and Kea 2.6 in one HA relationship; two ISC
+dhcpd 4.4.3 failover peers), with a failover each way."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+SCENARIO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(SCENARIO.parent.parent))
+
+from tests.labkit import (  # noqa: E402
+    DhcpClients,
+    KeaPair,
+    Lab,
+    dhcpd_failover_state,
+    dig,
+    poll,
+    recap_changes,
+)
+
+REPO = SCENARIO.parent.parent
+VIP, VIP6 = "10.213.61.100", "fd00:213:61::100"
+WWW, WWW6 = "10.213.61.80", "fd00:213:61::80"
+LB1, LB2 = "hastack-mol-mix-lb1", "hastack-mol-mix-lb2"
+KEA1, KEA2 = "hastack-mol-mix-kea1", "hastack-mol-mix-kea2"
+DH1, DH2 = "hastack-mol-mix-dh1", "hastack-mol-mix-dh2"
+CLIENT = "hastack-mol-mix-client"
+OMAPI_KEY = "bGFiLW9ubHktb21hcGkta2V5LWZvci1oYXN0YWNrLWRoY3A="
+PAIRS = {"dns_lb_dnsdist": (LB1, LB2), "dns_lb_dnsdist_backends": ("hastack-mol-mix-be1", "hastack-mol-mix-be2"),
+         "kea_ha": (KEA1, KEA2), "dhcpd_failover": (DH1, DH2)}
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return Lab(SCENARIO / "inventory.yml")
+
+
+@pytest.fixture(scope="module")
+def kea(lab):
+    return KeaPair(lab, CLIENT, {KEA1: "10.213.61.41", KEA2: "10.213.61.42"})
+
+
+def version(lab: Lab, host: str, package: str) -> str:
+    return lab.check(host, f"dpkg-query -W -f '${{Version}}' {package}")
+
+
+def test_each_pair_runs_two_releases(lab):
+    for group, (first, second) in PAIRS.items():
+        releases = [lab.check(host, "cut -d. -f1 /etc/debian_version").strip() for host in (first, second)]
+        assert releases == ["12", "13"], (group, releases)
+    # the software whose versions differ between the two nodes of a pair
+    assert version(lab, LB1, "keepalived").startswith("1:2.2.7") and version(lab, LB2, "keepalived").startswith("1:2.3.")
+    assert version(lab, KEA1, "kea-dhcp4-server").startswith("2.2.") \
+        and version(lab, KEA2, "kea-dhcp4-server").startswith("2.6.")
+
+
+def test_a_second_run_changes_nothing(lab):
+    result = lab.playbook(REPO / "playbooks/site.yml", timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:]
+    changes = recap_changes(result.stdout)
+    assert len(changes) == 9 and set(changes.values()) == {0}, changes
+
+
+def test_vrrp_between_keepalived_2_2_and_2_3_fails_over_each_way(lab):
+    nodes = [LB1, LB2]
+    for vip in (VIP, VIP6):
+        assert lab.holders(vip, nodes) == [LB1], vip
+    assert dig(lab, CLIENT, VIP, "www.abc.local") == WWW
+    assert dig(lab, CLIENT, VIP6, "www.abc.local", "AAAA") == WWW6
+    # the Debian 13 node takes both VIPs from the Debian 12 node, and gives them back
+    lab.check(LB1, "systemctl stop keepalived")
+    try:
+        for vip in (VIP, VIP6):
+            assert lab.wait_for_holders(vip, nodes, [LB2], timeout=10) == [LB2], vip
+        assert dig(lab, CLIENT, VIP, "www.abc.local") == WWW
+    finally:
+        lab.check(LB1, "systemctl start keepalived")
+    for vip in (VIP, VIP6):
+        assert lab.wait_for_holders(vip, nodes, [LB1], timeout=20) == [LB1], vip
+    # and the other way: the Debian 12 node serves while the Debian 13 node is away
+    lab.check(LB2, "systemctl stop keepalived")
+    try:
+        assert lab.holders(VIP, nodes) == [LB1]
+        assert dig(lab, CLIENT, VIP6, "www.abc.local", "AAAA") == WWW6
+    finally:
+        lab.check(LB2, "systemctl start keepalived")
+
+
+def test_bind_9_18_and_9_20_behind_one_vip_give_the_same_answers(lab):
+    answers = {backend: (dig(lab, CLIENT, address, "www.abc.local"),
+                         dig(lab, CLIENT, address, "www.abc.local", "AAAA"))
+               for backend, address in (("be1", "10.213.61.21"), ("be2", "10.213.61.22"))}
+    assert answers == {"be1": (WWW, WWW6), "be2": (WWW, WWW6)}, answers
+    # each backend in turn behind the VIP (dnsdist's health check takes the other out)
+    for stopped in PAIRS["dns_lb_dnsdist_backends"]:
+        lab.check(stopped, "systemctl stop named")
+        try:
+            seen = poll(lambda: [dig(lab, CLIENT, VIP, "www.abc.local", "+norecurse") for _ in range(6)],
+                        lambda out: out == [WWW] * 6, timeout=20, interval=1)
+            assert seen == [WWW] * 6, (stopped, seen)
+        finally:
+            lab.check(stopped, "systemctl start named")
+
+
+def test_kea_2_2_and_2_6_hold_one_ha_relationship(lab, kea):
+    assert kea.wait_for_states({KEA1: "hot-standby", KEA2: "hot-standby"}, timeout=30) == \
+        {KEA1: "hot-standby", KEA2: "hot-standby"}
+    dhcp = DhcpClients(lab, CLIENT)
+    client = dhcp.client()
+    try:
+        lease = client.obtain()
+        address = lease["address"]
+        assert lease["dhcp-server-identifier"] == "10.213.61.41", lease  # the primary (Kea 2.2) answers
+        # the lease update went from Kea 2.2 to Kea 2.6
+        held = poll(lambda: kea.leases(KEA2), lambda leases: address in leases, timeout=10, interval=0.5)
+        assert held.get(address) == client.mac, held
+        # the Debian 13 standby takes over and renews the same address
+        lab.check(KEA1, "systemctl stop kea-dhcp4-server")
+        try:
+            assert kea.wait_for_states({KEA2: "partner-down"}, timeout=30) == {KEA2: "partner-down"}
+            renewed = client.renew()
+            assert renewed["address"] == address and renewed["dhcp-server-identifier"] == "10.213.61.42", renewed
+        finally:
+            lab.check(KEA1, "systemctl start kea-dhcp4-server")
+        # the primary syncs the leases back from the standby and both return to hot-standby
+        assert kea.wait_for_states({KEA1: "hot-standby", KEA2: "hot-standby"}, timeout=90) == \
+            {KEA1: "hot-standby", KEA2: "hot-standby"}
+        assert kea.leases(KEA1).get(address) == client.mac
+    finally:
+        client.remove()
+
+
+def test_dhcpd_peers_of_two_releases_reach_normal_and_serve(lab):
+    def states():
+        return {node: (s["local_state"], s["partner_state"])
+                for node in (DH1, DH2) for s in [dhcpd_failover_state(lab, node, "dhcp", OMAPI_KEY)]}
+
+    normal = {DH1: ("normal", "normal"), DH2: ("normal", "normal")}
+    assert poll(states, lambda seen: seen == normal, timeout=60, interval=2) == normal
+    lease = DhcpClients(lab, CLIENT, parent="eth1").lease()
+    assert lease["address"].startswith("10.213.62.1"), lease
+    assert lease["dhcp-server-identifier"] in ("10.213.62.11", "10.213.62.12"), lease
