@@ -573,3 +573,31 @@ def test_the_filter_returns_the_refusal_on_request():
     assert answer == {"result": None, "error": "hastack_dns_vrid: must be an integer from 1 to 255, got 0"}
     assert variant_wiring_filter("dnsmasq_active_active", LAN, PEERS, "n1", errors="return") == {
         "result": {"dnsmasq_dhcp_dns_servers_from_peers": True}, "error": ""}
+
+
+def _facts(distribution, major):
+    return {"ansible_facts": {"distribution": distribution, "distribution_major_version": major}}
+
+
+def test_a_group_of_one_release_or_of_releases_tested_together_passes():
+    from ansible_collections.hastack.dns_dhcp.plugins.module_utils.release_mix import release_mix
+
+    hostvars = {"n1": _facts("Debian", "12"), "n2": _facts("Debian", "13"), "n3": _facts("Debian", "13"),
+                "n4": {}}
+    assert release_mix(["n2", "n3"], hostvars, "g") == ""
+    assert release_mix(["n1", "n2", "n3"], hostvars, "g") == ""  # Debian 12 with 13: tested
+    assert release_mix(["n1", "n4", "nosuch"], hostvars, "g") == ""  # no facts: left out
+    assert release_mix(["n1", "n2"], hostvars, "g", tested=[["Debian 12", "Debian 13", "Debian 14"]]) == ""
+
+
+def test_a_mix_not_tested_together_is_refused_by_name():
+    from ansible_collections.hastack.dns_dhcp.plugins.module_utils.release_mix import release_mix
+
+    hostvars = {"n1": _facts("Debian", "11"), "n2": _facts("Debian", "13"), "n3": _facts("Ubuntu", "24")}
+    assert release_mix(["n1", "n2"], hostvars, "kea_ha") == (
+        "kea_ha: its nodes run Debian 11 on n1; Debian 13 on n2, a mix of releases not tested together "
+        "(tested: Debian 12 with Debian 13); move them to one release first, or add this mix to "
+        "hastack_release_mixes once tested")
+    assert release_mix(["n2", "n3"], hostvars, "g", tested=[]).startswith(
+        "g: its nodes run Debian 13 on n2; Ubuntu 24 on n3, a mix of releases not tested together (tested: none)")
+    assert release_mix(["n1", "n2"], hostvars, "g", tested="Debian 11").startswith("hastack_release_mixes: must be")

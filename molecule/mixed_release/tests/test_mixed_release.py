@@ -18,6 +18,7 @@ from tests.labkit import (  # noqa: E402
     DhcpClients,
     KeaPair,
     Lab,
+    assert_rejected_before_any_change,
     dhcpd_failover_state,
     dig,
     poll,
@@ -146,3 +147,18 @@ def test_dhcpd_peers_of_two_releases_reach_normal_and_serve(lab):
     lease = DhcpClients(lab, CLIENT, parent="eth1").lease()
     assert lease["address"].startswith("10.213.62.1"), lease
     assert lease["dhcp-server-identifier"] in ("10.213.62.11", "10.213.62.12"), lease
+
+
+def test_a_mix_not_listed_as_tested_is_refused_before_any_host_is_touched(lab):
+    # with no mix allowed (hastack_release_mixes: []), the pair is refused by name
+    assert_rejected_before_any_change(
+        lab, REPO / "playbooks/kea_ha.yml", [KEA1, KEA2], {"hastack_release_mixes": []},
+        named=f"kea_ha: its nodes run Debian 12 on {KEA1}; Debian 13 on {KEA2}, a mix of releases not tested "
+              f"together (tested: none)",
+        files="/etc/kea/kea-dhcp4.conf /etc/kea/kea-ctrl-agent.conf")
+    # the load balancer variant stops at its first play, the backends' (nothing changed anywhere)
+    assert_rejected_before_any_change(
+        lab, REPO / "playbooks/dns_lb_dnsdist.yml", [LB1, LB2], {"hastack_release_mixes": []},
+        named="dns_lb_dnsdist_backends: its nodes run Debian 12 on hastack-mol-mix-be1; Debian 13 on "
+              "hastack-mol-mix-be2",
+        files="/etc/keepalived/keepalived.conf /etc/dnsdist/dnsdist.conf")
