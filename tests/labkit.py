@@ -609,3 +609,71 @@ def run_drill(lab: "Lab", label: str, extra: dict, capsys) -> dict[str, list[lis
             print(f"\n{table} {label}\n" + "\n".join(f"{table} {' '.join(row)}" for row in rows))
     assert result.returncode == 0, result.stdout[-3000:]
     return tables
+
+
+# Rebuilds each named package from its installed files at version <installed>+hastack1, puts
+# the .debs in a flat apt repository on the host (/srv/hastack-upgrade) and makes it the host's
+# only apt source (the others set aside in /etc/apt/hastack-saved): `apt-get update && apt-get
+# dist-upgrade` then upgrades exactly those packages, with their own maintainer scripts (a
+# restart of the daemon). No network: the lab's hosts reach no mirror.
+_UPGRADE_REPO_SCRIPT = r"""
+set -eu
+repo=/srv/hastack-upgrade saved=/etc/apt/hastack-saved
+rm -rf "$repo"; mkdir -p "$repo"
+for p in "$@"; do
+    build=$(mktemp -d)
+    mkdir "$build/DEBIAN"
+    dpkg-query -W -f='Package: ${Package}\nVersion: ${Version}+hastack1\nArchitecture: ${Architecture}\nMaintainer: ${Maintainer}\nPre-Depends: ${Pre-Depends}\nDepends: ${Depends}\nRecommends: ${Recommends}\nSection: ${Section}\nPriority: ${Priority}\nDescription: ${Description}\n' "$p" \
+        | grep -v '^[A-Za-z-]*: $' > "$build/DEBIAN/control"
+    dpkg -L "$p" | while read -r f; do
+        if [ -L "$f" ] || [ -f "$f" ]; then cp -a --parents "$f" "$build"; elif [ -d "$f" ]; then mkdir -p "$build$f"; fi
+    done
+    for s in preinst postinst prerm postrm; do
+        if [ -f "/var/lib/dpkg/info/$p.$s" ]; then install -m 0755 "/var/lib/dpkg/info/$p.$s" "$build/DEBIAN/$s"; fi
+    done
+    if [ -f "/var/lib/dpkg/info/$p.conffiles" ]; then
+        awk '{print $1}' "/var/lib/dpkg/info/$p.conffiles" | while read -r f; do
+            if [ -f "$f" ]; then echo "$f"; fi
+        done > "$build/DEBIAN/conffiles"
+    fi
+    dpkg-deb --root-owner-group -Zgzip --build "$build" "$repo/$p.deb" > /dev/null
+    rm -rf "$build"
+done
+(cd "$repo" && dpkg-scanpackages -m . 2> /dev/null > Packages)
+chmod -R a+rX "$repo"
+if [ ! -d "$saved" ]; then
+    mkdir -p "$saved/sources.list.d"
+    if [ -f /etc/apt/sources.list ]; then mv /etc/apt/sources.list "$saved/"; fi
+    find /etc/apt/sources.list.d -maxdepth 1 -type f -exec mv {} "$saved/sources.list.d/" \;
+fi
+echo "deb [trusted=yes] file:$repo ./" > /etc/apt/sources.list.d/hastack-upgrade.list
+"""
+
+_UPGRADE_REPO_UNDO = r"""
+set -eu
+saved=/etc/apt/hastack-saved
+rm -f /etc/apt/sources.list.d/hastack-upgrade.list
+rm -rf /srv/hastack-upgrade /var/lib/apt/lists/*_srv_hastack-upgrade_*
+if [ -d "$saved" ]; then
+    if [ -f "$saved/sources.list" ]; then mv "$saved/sources.list" /etc/apt/; fi
+    find "$saved/sources.list.d" -maxdepth 1 -type f -exec mv {} /etc/apt/sources.list.d/ \;
+    rm -rf "$saved"
+fi
+"""
+
+
+@contextlib.contextmanager
+def upgrade_repo(lab: Lab, hosts: list[str], packages: list[str]):
+    """An apt upgrade for `packages` on each host, from a local repository of the packages
+    rebuilt at version <installed>+hastack1 (_UPGRADE_REPO_SCRIPT); the host's apt sources are
+    put back on exit. Yields {host: {package: new version}}."""
+    versions = {}
+    try:
+        for host in hosts:
+            lab.check(host, f"sh -c {shlex.quote(_UPGRADE_REPO_SCRIPT)} upgrade-repo {' '.join(packages)}")
+            versions[host] = {package: lab.check(host, f"dpkg-query -W -f '${{Version}}' {package}") + "+hastack1"
+                              for package in packages}
+        yield versions
+    finally:
+        for host in hosts:
+            lab.run(host, f"sh -c {shlex.quote(_UPGRADE_REPO_UNDO)}")

@@ -110,7 +110,7 @@ def test_backends_are_checked_with_a_real_question_and_weighted(rendered):
 
 def test_the_cache_and_the_rate_limit_only_when_asked(rendered):
     vip, plain = lines(rendered["vip"]), lines(rendered["plain"])
-    assert 'getPool(""):setCache(newPacketCache(10000, {maxTTL=86400}))' in vip
+    assert 'getPool(""):setCache(newPacketCache(10000, {maxTTL=86400, cookieHashing=true}))' in vip
     assert "addAction(MaxQPSIPRule(50, 32, 64, 50), RCodeAction(DNSRCode.REFUSED))" in vip
     assert not [line for line in plain if "PacketCache" in line or "MaxQPSIPRule" in line]
 
