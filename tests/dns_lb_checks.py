@@ -71,6 +71,18 @@ def test_udp_and_tcp_through_the_vip(scenario):
         assert scenario.query("+notcp") == ""
 
 
+def test_each_client_gets_its_own_dns_cookie_back(scenario):
+    """dig sends a new client cookie (RFC 7873) with each query and warns when the answer
+    echoes another: a cache that served another client's cookie would have clients that check
+    cookies (BIND as a resolver) discard the answer as forged. The second and third queries
+    are answered from dnsdist's packet cache."""
+    for transport in (["+notcp"] if scenario.udp else []) + ["+tcp"]:
+        for _ in range(3):
+            out = scenario.lab.check(scenario.client, f"dig +cookie +time=2 +tries=1 {transport} "
+                                                      f"@{scenario.vip} {NAME} A")
+            assert "COOKIE mismatch" not in out and "status: NOERROR" in out, (transport, out)
+
+
 def test_dot_and_doh_through_the_vip_verified_against_the_lab_ca(scenario):
     assert scenario.query(*scenario.tls("+tls")) in ANSWERS
     assert scenario.query(*scenario.tls("+https")) in ANSWERS
