@@ -625,8 +625,9 @@ for p in "$@"; do
     mkdir "$build/DEBIAN"
     dpkg-query -W -f='Package: ${Package}\nVersion: ${Version}+hastack1\nArchitecture: ${Architecture}\nMaintainer: ${Maintainer}\nPre-Depends: ${Pre-Depends}\nDepends: ${Depends}\nRecommends: ${Recommends}\nSection: ${Section}\nPriority: ${Priority}\nDescription: ${Description}\n' "$p" \
         | grep -v '^[A-Za-z-]*: $' > "$build/DEBIAN/control"
+    # directories first: /lib is a link to usr/lib on a merged /usr, a directory to the package
     dpkg -L "$p" | while read -r f; do
-        if [ -L "$f" ] || [ -f "$f" ]; then cp -a --parents "$f" "$build"; elif [ -d "$f" ]; then mkdir -p "$build$f"; fi
+        if [ -d "$f" ]; then mkdir -p "$build$f"; elif [ -L "$f" ] || [ -f "$f" ]; then cp -a --parents "$f" "$build"; fi
     done
     for s in preinst postinst prerm postrm; do
         if [ -f "/var/lib/dpkg/info/$p.$s" ]; then install -m 0755 "/var/lib/dpkg/info/$p.$s" "$build/DEBIAN/$s"; fi

@@ -42,6 +42,22 @@ PAIRS = {"dns_lb_dnsdist": (LB1, LB2), "dns_lb_dnsdist_backends": ("hastack-mol-
          "kea_ha": (KEA1, KEA2), "dhcpd_failover": (DH1, DH2)}
 
 
+MAINTENANCE = REPO / "playbooks/maintenance.yml"
+BE1, BE2 = PAIRS["dns_lb_dnsdist_backends"]
+LIVE = {BE1: "10.213.61.81", BE2: "10.213.61.82"}  # live.abc.local, TTL 0: each query reaches a backend
+
+
+def backend_maintenance(lab, node, **extra):
+    return lab.playbook(MAINTENANCE, "-e", json.dumps(
+        {"maintenance_group": "dns_lb_dnsdist_backends", "maintenance_node": node, **extra}))
+
+
+def live_answers(lab, count=8):
+    """Answers to live.abc.local through the VIP ('' for a query not answered within 1 s)."""
+    return [lab.run(CLIENT, f"dig +time=1 +tries=1 +short @{VIP} live.abc.local").stdout.strip()
+            for _ in range(count)]
+
+
 @pytest.fixture(scope="module")
 def lab():
     return Lab(SCENARIO / "inventory.yml")
@@ -103,15 +119,17 @@ def test_bind_9_18_and_9_20_behind_one_vip_give_the_same_answers(lab):
                          dig(lab, CLIENT, address, "www.abc.local", "AAAA"))
                for backend, address in (("be1", "10.213.61.21"), ("be2", "10.213.61.22"))}
     assert answers == {"be1": (WWW, WWW6), "be2": (WWW, WWW6)}, answers
-    # each backend in turn behind the VIP (dnsdist's health check takes the other out)
-    for stopped in PAIRS["dns_lb_dnsdist_backends"]:
+    # each backend alone behind the VIP (dnsdist's health checks take the stopped one out):
+    # live.abc.local is never cached, so each answer names the backend that gave it
+    for stopped, serving in ((BE1, BE2), (BE2, BE1)):
         lab.check(stopped, "systemctl stop named")
         try:
-            seen = poll(lambda: [dig(lab, CLIENT, VIP, "www.abc.local", "+norecurse") for _ in range(6)],
-                        lambda out: out == [WWW] * 6, timeout=20, interval=1)
-            assert seen == [WWW] * 6, (stopped, seen)
+            seen = poll(lambda: live_answers(lab, 6), lambda out: out == [LIVE[serving]] * 6, timeout=20, interval=1)
+            assert seen == [LIVE[serving]] * 6, (stopped, seen)
         finally:
             lab.check(stopped, "systemctl start named")
+        seen = poll(lambda: set(live_answers(lab)), lambda out: out == set(LIVE.values()), timeout=20, interval=1)
+        assert seen == set(LIVE.values()), (stopped, seen)
 
 
 def test_kea_2_2_and_2_6_hold_one_ha_relationship(lab, kea):
@@ -203,3 +221,43 @@ def test_a_rolling_upgrade_of_the_pair_loses_no_query(lab, capsys):
         # from the master and back); more is a regression
         for vip, got in figures.items():
             assert got["sent"] > 500 and got["unanswered"] <= 2, (vip, got)
+
+
+def test_a_drained_backend_gets_no_query_and_the_last_one_is_not_drained(lab):
+    assert set(live_answers(lab)) == set(LIVE.values())  # round robin over both
+    result = backend_maintenance(lab, BE1, maintenance_action="drain")
+    assert result.returncode == 0, result.stdout[-3000:]
+    try:
+        for lb in (LB1, LB2):
+            assert f"MAINTENANCE {BE1} drained {lb} dns be1 down 0" in result.stdout, result.stdout[-3000:]
+        assert set(live_answers(lab)) == {LIVE[BE2]}
+        # be2 is now the last backend up on both balancers: refused, by name, nothing changed
+        refused = backend_maintenance(lab, BE2, maintenance_action="drain")
+        assert refused.returncode != 0
+        assert f"maintenance_node: {BE2} (be2) is the last backend up in a pool of {LB1}, {LB2}" in refused.stdout, \
+            refused.stdout[-3000:]
+        assert set(live_answers(lab)) == {LIVE[BE2]}
+    finally:
+        restored = backend_maintenance(lab, BE1, maintenance_action="restore")
+    assert restored.returncode == 0, restored.stdout[-3000:]
+    assert set(live_answers(lab)) == set(LIVE.values())
+
+
+def test_maintenance_of_a_backend_loses_no_query(lab, capsys):
+    """Drain be1 from both dnsdist nodes (no new queries, none in flight), restart its named as
+    the work, put it back under dnsdist's health checks: a client queries live.abc.local
+    (never cached) through the VIP all along."""
+    probe = DnsProbe(lab, CLIENT, VIP, "live.abc.local", duration_s=300)
+    result = backend_maintenance(lab, BE1, maintenance_work=["restart"])
+    assert probe.running(), "the maintenance outlasted the probe's window: raise duration_s"
+    probe.stop()
+    got = probe.result()
+    with capsys.disabled():
+        print(f"\nBACKEND-MAINTENANCE {VIP} sent {got['sent']} unanswered {got['unanswered']} "
+              f"outage_ms {got['outage_ms']:.0f}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    for lb in (LB1, LB2):
+        assert f"MAINTENANCE {BE1} drained {lb} dns be1 down 0" in result.stdout, result.stdout[-3000:]
+        assert re.search(rf"MAINTENANCE {BE1} restored {lb} .*dns be1 up ", result.stdout), result.stdout[-3000:]
+    assert set(live_answers(lab)) == set(LIVE.values())
+    assert got["sent"] > 500 and got["unanswered"] == 0, got
