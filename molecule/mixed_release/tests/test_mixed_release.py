@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -194,7 +196,7 @@ def test_a_rolling_upgrade_of_the_pair_loses_no_query(lab, capsys):
     upgrade only after the master is back. A client queries both VIPs all along."""
     nodes = [LB1, LB2]
     with upgrade_repo(lab, nodes, ["keepalived", "dnsdist"]) as versions:
-        probes = {vip: DnsProbe(lab, CLIENT, vip, "www.abc.local", duration_s=400) for vip in (VIP, VIP6)}
+        probes = {vip: DnsProbe(lab, CLIENT, vip, "www.abc.local", duration_s=900) for vip in (VIP, VIP6)}
         result = lab.playbook(REPO / "playbooks/maintenance.yml", "-e", json.dumps(
             {"maintenance_group": "dns_lb_dnsdist", "maintenance_node": "all", "maintenance_work": ["upgrade"]}))
         assert all(probe.running() for probe in probes.values()), \
@@ -261,3 +263,46 @@ def test_maintenance_of_a_backend_loses_no_query(lab, capsys):
         assert re.search(rf"MAINTENANCE {BE1} restored {lb} .*dns be1 up ", result.stdout), result.stdout[-3000:]
     assert set(live_answers(lab)) == set(LIVE.values())
     assert got["sent"] > 500 and got["unanswered"] == 0, got
+
+
+def test_maintenance_of_the_kea_primary_keeps_clients_served(lab, kea, capsys):
+    """Drain the Kea 2.2 primary (its Kea 2.6 partner takes every client: ha-maintenance-start),
+    restart its Kea as the work, and restore the pair's hot-standby state. A client asks for
+    a new lease (a new MAC each time, DISCOVER to ACK by broadcast) again and again all along;
+    each must be answered within 4 s, a standard client's first retransmission (RFC 2131)."""
+    dhcp = DhcpClients(lab, CLIENT)
+    done, tries = threading.Event(), []
+
+    def ask():
+        for _ in range(300):  # bounded: the maintenance takes well under 300 leases
+            if done.is_set():
+                return
+            started = time.monotonic()
+            try:
+                lease = dhcp.lease(timeout=4)
+                tries.append((time.monotonic() - started, lease.get("dhcp-server-identifier")))
+            except AssertionError:
+                tries.append((time.monotonic() - started, None))
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    try:
+        result = lab.playbook(MAINTENANCE, "-e", json.dumps(
+            {"maintenance_group": "kea_ha", "maintenance_node": KEA1, "maintenance_work": ["restart"]}))
+    finally:
+        done.set()
+        asking.join(60)
+    unanswered = [t for t in tries if t[1] is None]
+    with capsys.disabled():
+        print(f"\nKEA-MAINTENANCE leases {len(tries)} unanswered {len(unanswered)} "
+              f"slowest_s {max(t[0] for t in tries):.1f} "
+              f"by {sorted({t[1] for t in tries if t[1]})}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"MAINTENANCE {KEA1} drained {KEA2} partner-in-maintenance" in result.stdout, result.stdout[-3000:]
+    assert f"MAINTENANCE {KEA1} drained {KEA1} in-maintenance" in result.stdout, result.stdout[-3000:]
+    for server in (KEA1, KEA2):
+        assert f"MAINTENANCE {KEA1} restored {server} hot-standby" in result.stdout, result.stdout[-3000:]
+    assert kea.states() == {KEA1: "hot-standby", KEA2: "hot-standby"}
+    # the partner served while the primary was away
+    assert "10.213.61.42" in {t[1] for t in tries}, tries
+    assert len(tries) >= 5 and not unanswered, tries
