@@ -196,7 +196,7 @@ def test_a_rolling_upgrade_of_the_pair_loses_no_query(lab, capsys):
     upgrade only after the master is back. A client queries both VIPs all along."""
     nodes = [LB1, LB2]
     with upgrade_repo(lab, nodes, ["keepalived", "dnsdist"]) as versions:
-        probes = {vip: DnsProbe(lab, CLIENT, vip, "www.abc.local", duration_s=900) for vip in (VIP, VIP6)}
+        probes = {vip: DnsProbe(lab, CLIENT, vip, "www.abc.local", duration_s=300) for vip in (VIP, VIP6)}
         result = lab.playbook(REPO / "playbooks/maintenance.yml", "-e", json.dumps(
             {"maintenance_group": "dns_lb_dnsdist", "maintenance_node": "all", "maintenance_work": ["upgrade"]}))
         assert all(probe.running() for probe in probes.values()), \
