@@ -171,6 +171,19 @@ class DhcpProbe(_Probe):
         super().__init__(lab, host, duration_s, f"server={server} interval_ms={interval_ms}")
 
 
+def probe_figures(probes: dict, label: str, capsys) -> dict:
+    """Stop the probes ({target: probe}), print their figures past pytest's capture (one line
+    `label target sent ... outages ...` each: the scenario's figures) and return them."""
+    for probe in probes.values():
+        probe.stop()
+    figures = {target: probe.result() for target, probe in probes.items()}
+    with capsys.disabled():
+        for target, got in figures.items():
+            print(f"\n{label} {target} sent {got['sent']} unanswered {got['unanswered']} "
+                  f"outage_ms {got['outage_ms']:.0f} outages {got['outages']}")
+    return figures
+
+
 @contextlib.contextmanager
 def cut(lab: Lab, hosts: list[str], *matches: str):
     """Drop the packets each nftables match (e.g. 'meta l4proto vrrp', 'ip saddr 10.0.0.5')

@@ -17,7 +17,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.labkit import (  # noqa: E402
     DnsProbe, assert_rejected_before_any_change, cut, dig, run_drill, leased_addresses, main_pid,
-    poll, scenario_fixtures)
+    poll, probe_figures, scenario_fixtures)
 from tests.awx_jobs import job_template_test  # noqa: E402
 
 VIP, VIP6 = "10.213.30.100", "fd00:213:30::100"
@@ -222,18 +222,6 @@ def test_the_failover_drill(lab, capsys):
         assert holder == "hastack-mol-as2", (method, holder)
 
 
-def probe_figures(probes, label, capsys):
-    """Stop the probes (one per VIP), print their figures (lines `label`) and return them."""
-    for probe in probes.values():
-        probe.stop()
-    figures = {vip: probe.result() for vip, probe in probes.items()}
-    with capsys.disabled():
-        for vip, got in figures.items():
-            print(f"\n{label} dnsmasq_active_standby {vip} sent {got['sent']} unanswered {got['unanswered']} "
-                  f"outage_ms {got['outage_ms']:.0f} outages {got['outages']}")
-    return figures
-
-
 def test_a_vrrp_partition_makes_two_masters_and_its_heal_one(lab, nodes, capsys):
     """Drop VRRP between the nodes while the client still reaches both: both take the VIPs
     (split brain), vip_status names it, and after the heal the master by priority alone
@@ -250,7 +238,7 @@ def test_a_vrrp_partition_makes_two_masters_and_its_heal_one(lab, nodes, capsys)
     status_healed = poll(lambda: lab.playbook(REPO / "playbooks/vip_status.yml"),
                          lambda status: status.returncode == 0, timeout=30, interval=1)
     answered_after_s = time.monotonic() - healed_at
-    figures = probe_figures(probes, "PARTITION", capsys)
+    figures = probe_figures(probes, "PARTITION dnsmasq_active_standby", capsys)
     with capsys.disabled():
         print(f"PARTITION dnsmasq_active_standby vip_status passes {answered_after_s:.1f} s after the heal")
     assert all(sorted(holders) == sorted(nodes) for holders in split.values()), split
@@ -411,7 +399,7 @@ def test_maintenance_of_the_master_loses_no_query(lab, nodes, capsys):
     result = maintenance(lab, master, maintenance_work=["restart"])
     assert all(probe.running() for probe in probes.values()), \
         "the maintenance outlasted the probe's window: raise duration_s"
-    figures = probe_figures(probes, "MAINTENANCE", capsys)
+    figures = probe_figures(probes, "MAINTENANCE dnsmasq_active_standby", capsys)
     assert result.returncode == 0, result.stdout[-3000:]
     for vip in (VIP, VIP6):
         assert f"MAINTENANCE {master} drained {vip} {backup}" in result.stdout, result.stdout[-3000:]

@@ -28,6 +28,7 @@ from tests.labkit import (  # noqa: E402
     dhcpd_failover_state,
     dig,
     poll,
+    probe_figures,
     recap_changes,
     upgrade_repo,
 )
@@ -201,13 +202,7 @@ def test_a_rolling_upgrade_of_the_pair_loses_no_query(lab, capsys):
             {"maintenance_group": "dns_lb_dnsdist", "maintenance_node": "all", "maintenance_work": ["upgrade"]}))
         assert all(probe.running() for probe in probes.values()), \
             "the upgrade outlasted the probe's window: raise duration_s"
-        for probe in probes.values():
-            probe.stop()
-        figures = {vip: probe.result() for vip, probe in probes.items()}
-        with capsys.disabled():
-            for vip, got in figures.items():
-                print(f"\nROLLING-UPGRADE {vip} sent {got['sent']} unanswered {got['unanswered']} "
-                      f"outage_ms {got['outage_ms']:.0f}")
+        figures = probe_figures(probes, "ROLLING-UPGRADE", capsys)
         assert result.returncode == 0, result.stdout[-3000:]
         for node in nodes:
             for package, version in versions[node].items():
@@ -252,11 +247,7 @@ def test_maintenance_of_a_backend_loses_no_query(lab, capsys):
     probe = DnsProbe(lab, CLIENT, VIP, "live.abc.local", duration_s=300)
     result = backend_maintenance(lab, BE1, maintenance_work=["restart"])
     assert probe.running(), "the maintenance outlasted the probe's window: raise duration_s"
-    probe.stop()
-    got = probe.result()
-    with capsys.disabled():
-        print(f"\nBACKEND-MAINTENANCE {VIP} sent {got['sent']} unanswered {got['unanswered']} "
-              f"outage_ms {got['outage_ms']:.0f}")
+    got = probe_figures({VIP: probe}, "BACKEND-MAINTENANCE", capsys)[VIP]
     assert result.returncode == 0, result.stdout[-3000:]
     for lb in (LB1, LB2):
         assert f"MAINTENANCE {BE1} drained {lb} dns be1 down 0" in result.stdout, result.stdout[-3000:]
