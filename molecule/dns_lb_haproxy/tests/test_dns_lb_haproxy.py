@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 
@@ -16,9 +18,31 @@ from tests.awx_jobs import job_template_test  # noqa: E402
 test_the_awx_job_template_runs_and_changes_nothing = job_template_test(
     "dns_lb_haproxy", SCENARIO / "inventory.yml")
 from tests.dns_lb_checks import *  # noqa: E402,F401,F403  (the shared tests)
-from tests.dns_lb_checks import Scenario  # noqa: E402
+from tests.dns_lb_checks import ANSWERS, Scenario  # noqa: E402
+from tests.labkit import DnsProbe, probe_figures  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def scenario():
     return Scenario(SCENARIO, "dns_lb_haproxy", udp=False, service="haproxy", balancing_checked=True)
+
+
+def test_maintenance_of_a_backend_drains_it_from_haproxy_first(scenario, capsys):
+    """playbooks/maintenance.yml on a backend: HAProxy's admin socket sets it to drain in every
+    backend section on both proxies (no new connections, the open ones finished), its named
+    restarts as the work, then it is ready again under the health checks. A client queries
+    the VIP over TCP (a new connection each time) every 20 ms all along."""
+    lab, backend = scenario.lab, scenario.backends[1]
+    probe = DnsProbe(lab, scenario.client, scenario.vip, "www.abc.local", duration_s=300, tcp=True)
+    result = lab.playbook(SCENARIO.parent.parent / "playbooks/maintenance.yml", "-e", json.dumps(
+        {"maintenance_group": "dns_lb_haproxy_backends", "maintenance_node": backend, "maintenance_work": ["restart"]}))
+    assert probe.running(), "the maintenance outlasted the probe's window: raise duration_s"
+    got = probe_figures({scenario.vip: probe}, "BACKEND-MAINTENANCE dns_lb_haproxy", capsys)[scenario.vip]
+    assert result.returncode == 0, result.stdout[-3000:]
+    for proxy in scenario.proxies:
+        assert re.search(rf"MAINTENANCE {backend} drained {proxy} .*dns_tcp be2 drain 0", result.stdout), \
+            result.stdout[-3000:]
+        assert re.search(rf"MAINTENANCE {backend} restored {proxy} .*dns_tcp be2 up ", result.stdout), \
+            result.stdout[-3000:]
+    assert set(scenario.answers(6, "+tcp")) == ANSWERS
+    assert got["sent"] > 300 and got["unanswered"] == 0, got
