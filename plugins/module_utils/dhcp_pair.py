@@ -417,9 +417,9 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
     URLs use `peer_port` (default: `port`, the partner's HA hook goes through the
     control agent), or a peer's own port in `peer_ports` ({host: port}: where that
     peer listens by its release, so that a Kea 2.2 peer and a Kea 2.6 peer each get
-    the other's right URL during a move between releases). With `dedicated_listener` (Kea 2.6: the HA hook runs its own HTTP
-    listener on this server's URL) the peer URLs must not be the control agent's
-    address and port. A peer's `url` or `address` setting overrides the derived URL.
+    the other's right URL during a move between releases). With `dedicated_listener`
+    (Kea 2.6: the HA hook runs its own HTTP listener on this server's URL) the peer
+    URLs must not be the control agent's address and port. A peer's `url` or `address` setting overrides the derived URL.
 
     The DHCPv6 relationship of the same pair is a second call with family 6: its
     peer URLs come from a peer's `url6` setting, `peer_port` is then named
