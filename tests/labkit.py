@@ -15,6 +15,7 @@ import re
 import shlex
 import sys
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -382,6 +383,53 @@ class DhcpClients:
         return DhcpClients(self.lab, self.host, self.parent, v6=True).lease(timeout)
 
 
+@contextlib.contextmanager
+def asking_for_leases(lab: Lab, host: str, timeout: int = 12, macs: int = 12):
+    """A client on `host` asking for a lease again and again (DISCOVER to ACK by broadcast),
+    in a thread, until the block ends (at most 300 leases). The MACs cycle through `macs`
+    fixed ones, so a long block does not exhaust a small pool. Yields the list it fills:
+    (seconds to the lease, server identifier or None when none came within `timeout`)."""
+    tries: list = []
+    done = threading.Event()
+    dhcp = DhcpClients(lab, host)
+
+    def ask():
+        for count in range(300):
+            if done.is_set():
+                return
+            client = dhcp.client(f"02:00:5e:10:00:{count % macs:02x}")
+            started = time.monotonic()
+            try:
+                lease = client.obtain(timeout)
+                tries.append((time.monotonic() - started, lease.get("dhcp-server-identifier")))
+            except AssertionError:
+                tries.append((time.monotonic() - started, None))
+            finally:
+                client.remove()
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    try:
+        yield tries
+    finally:
+        done.set()
+        asking.join(timeout + 30)
+
+
+def lease_figures(tries: list, label: str, capsys) -> dict:
+    """Print past pytest's capture the figures of asking_for_leases (one line `label leases N
+    unanswered N over_4s N slowest_s S by [servers]`; over 4 s means the client retransmitted,
+    RFC 2131's first retry) and return them."""
+    got = {"leases": len(tries), "unanswered": sum(1 for t in tries if t[1] is None),
+           "over_4s": sum(1 for t in tries if t[0] > 4),
+           "slowest_s": max((t[0] for t in tries), default=0.0),
+           "servers": sorted({t[1] for t in tries if t[1]})}
+    with capsys.disabled():
+        print(f"\n{label} leases {got['leases']} unanswered {got['unanswered']} over_4s {got['over_4s']} "
+              f"slowest_s {got['slowest_s']:.1f} by {got['servers']}")
+    return got
+
+
 def dhcpd_failover_state(lab: Lab, host: str, name: str, key: str, key_name: str = "omapi_key") -> dict:
     """local_state and partner_state of a dhcpd failover peer, read through OMAPI (omshell)."""
     sys.path.insert(0, str(REPO / "collections"))
@@ -561,8 +609,6 @@ class KeaPair:
         Returns a function that waits for the poll to end and returns the seconds from
         this call until the state was seen, or None when it was not.
         """
-        import threading
-
         started = time.monotonic()
         seen: dict[str, float] = {}
 
