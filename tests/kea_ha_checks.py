@@ -253,12 +253,12 @@ def test_maintenance_of_each_server_in_turn_keeps_both_families_served(scenario,
     got = lease_figures(tries, f"KEA-MAINTENANCE {scenario.mode}", capsys)
     assert result.returncode == 0, result.stdout[-3000:]
     for node, partner in ((scenario.primary, scenario.partner), (scenario.partner, scenario.primary)):
-        for family in ("", " (dhcp6)"):
-            assert f"MAINTENANCE {node} drained {partner} partner-in-maintenance{family}" in result.stdout, \
+        for service in ("dhcp4", "dhcp6"):
+            assert f"MAINTENANCE {node} drained {partner} {service} partner-in-maintenance" in result.stdout, \
                 result.stdout[-3000:]
-            assert f"MAINTENANCE {node} drained {node} in-maintenance{family}" in result.stdout, result.stdout[-3000:]
+            assert f"MAINTENANCE {node} drained {node} {service} in-maintenance" in result.stdout, result.stdout[-3000:]
             for server in scenario.servers:
-                assert f"MAINTENANCE {node} restored {server} {scenario.mode}{family}" in result.stdout, \
+                assert f"MAINTENANCE {node} restored {server} {service} {scenario.mode} after" in result.stdout, \
                     result.stdout[-3000:]
     for host in scenario.servers:
         for service in ("dhcp4", "dhcp6"):
