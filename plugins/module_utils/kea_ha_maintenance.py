@@ -17,6 +17,13 @@ the states they had before. Two things make a single cancel unreliable:
 So the pair is read again and again: a cancel is sent whenever the node is in-maintenance and
 its partner partner-in-maintenance, and the maintenance counts as ended only when both have
 stayed in the normal state for a while.
+
+A third one a cancel cannot mend: Kea 2.6 with multi-threaded HA can enter
+partner-in-maintenance twice at the start (the command and a heartbeat's answer at once), so
+the state it returns to on a cancel is partner-in-maintenance itself. After max_cancels
+cancels that ended nothing, the relationship is reported as stuck: the caller takes the
+node's server down, its partner goes partner-down (it serves every client there), and the
+node comes back as after any outage.
 """
 
 from __future__ import annotations
@@ -45,15 +52,17 @@ def describe(states: dict) -> str:
 
 
 def end_maintenance(call, services: list, normal: str, timeout_s: float = 120.0, stable_s: float = 3.0,
-                    interval_s: float = 0.5, cancel_gap_s: float = 2.0, check_mode: bool = False,
-                    clock=time.monotonic, sleep=time.sleep) -> dict:
+                    interval_s: float = 0.5, cancel_gap_s: float = 2.0, max_cancels: int = 3,
+                    check_mode: bool = False, clock=time.monotonic, sleep=time.sleep) -> dict:
     """End the maintenance of the node in each HA relationship (`services`: dhcp4, dhcp6).
 
     call(who, command, service) sends a control agent command to 'node' or 'partner' and
     returns (result code, arguments or error text). Returns the states read last, the
-    cancels sent ({service, after_s, result, text}) and the seconds it took; in check mode
-    one reading, with the cancels it would send. Raises KeaMaintenanceError, naming the
-    states, when the pair is not back in `normal` within timeout_s.
+    cancels sent ({service, after_s, result, text}), the relationships still in maintenance
+    after max_cancels successful cancels (`stuck`; the others are back in `normal`), and the
+    seconds it took; in check mode one reading, with the cancels it would send. Raises
+    KeaMaintenanceError, naming the states, when the pair is neither back in `normal` nor
+    stuck within timeout_s.
     """
     started = clock()
     cancels: list = []
@@ -66,15 +75,20 @@ def end_maintenance(call, services: list, normal: str, timeout_s: float = 120.0,
         pending = [service for service, pair in states.items()
                    if pair["node"] == IN_MAINTENANCE and pair["partner"] == PARTNER_IN_MAINTENANCE]
         if check_mode:
-            return {"states": states, "cancels": [{"service": service} for service in pending], "elapsed_s": 0.0}
-        if all(pair["node"] == normal and pair["partner"] == normal for pair in states.values()):
+            return {"states": states, "cancels": [{"service": service} for service in pending], "stuck": [],
+                    "elapsed_s": 0.0}
+        ended = {service: sum(1 for c in cancels if c["service"] == service and c["result"] == 0)
+                 for service in services}
+        stuck = [service for service in pending if ended[service] >= max_cancels]
+        if all(pair["node"] == normal and pair["partner"] == normal
+               for service, pair in states.items() if service not in stuck):
             normal_since = now if normal_since is None else normal_since
             if now - normal_since >= stable_s:
-                return {"states": states, "cancels": cancels, "elapsed_s": round(now - started, 1)}
+                return {"states": states, "cancels": cancels, "stuck": stuck, "elapsed_s": round(now - started, 1)}
         else:
             normal_since = None
         for service in pending:
-            if now - last_cancel.get(service, now - cancel_gap_s) >= cancel_gap_s:
+            if service not in stuck and now - last_cancel.get(service, now - cancel_gap_s) >= cancel_gap_s:
                 code, text = call("partner", "ha-maintenance-cancel", service)
                 cancels.append({"service": service, "after_s": round(now - started, 1), "result": code,
                                 "text": text if isinstance(text, str) else ""})

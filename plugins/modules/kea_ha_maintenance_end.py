@@ -22,6 +22,10 @@ description:
     C(partner-in-maintenance) right after a cancel, on a heartbeat answered before it.
   - A node that went down long enough for its partner to go C(partner-down) comes back to the
     normal state without a cancel; then none is sent.
+  - Kea 2.6 with multi-threaded HA can enter C(partner-in-maintenance) twice at the start, and
+    then returns to it on every cancel. After O(max_cancels) cancels that ended nothing the
+    relationship is returned in RV(stuck) instead of waited for: take the node's server down
+    until its partner is C(partner-down), start it again, and call the module once more.
   - Fails, naming the states it read last, when the pair is not back in O(normal_state) within
     O(timeout_s).
   - Runs on any host that reaches both control agents. In check mode it reads the states once
@@ -62,6 +66,10 @@ options:
     description: How long both servers must stay in the normal state to count as back, in seconds.
     type: float
     default: 3.0
+  max_cancels:
+    description: Successful cancels after which a relationship still in maintenance counts as stuck.
+    type: int
+    default: 3
 """
 
 EXAMPLES = r"""
@@ -85,6 +93,11 @@ cancels:
   description: Each ha-maintenance-cancel sent (in check mode, each one that would be sent), with its service, when (seconds after the start), its result code and text.
   type: list
   elements: dict
+  returned: always
+stuck:
+  description: The relationships still in maintenance after O(max_cancels) cancels (the others are back).
+  type: list
+  elements: str
   returned: always
 elapsed_s:
   description: Seconds until the pair was back in its normal state.
@@ -114,6 +127,7 @@ def main():
             "url_password": {"type": "str", "required": True, "no_log": True},
             "timeout_s": {"type": "int", "default": 120},
             "stable_s": {"type": "float", "default": 3.0},
+            "max_cancels": {"type": "int", "default": 3},
         },
         supports_check_mode=True,
     )
@@ -136,7 +150,8 @@ def main():
 
     try:
         result = end_maintenance(call, p["services"], p["normal_state"], timeout_s=p["timeout_s"],
-                                 stable_s=p["stable_s"], check_mode=module.check_mode)
+                                 stable_s=p["stable_s"], max_cancels=p["max_cancels"],
+                                 check_mode=module.check_mode)
     except KeaMaintenanceError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=bool(result["cancels"]), **result)

@@ -18,8 +18,9 @@ class FakePair:
     partner-in-maintenance until a cancel; `bounces` cancels that the partner undoes (it reads
     a stale in-maintenance and goes back, the node follows)."""
 
-    def __init__(self, node_states, partner="partner-in-maintenance", bounces=0, normal="hot-standby"):
+    def __init__(self, node_states, partner="partner-in-maintenance", bounces=0, normal="hot-standby", sticky=False):
         self.now, self.node_states, self.partner, self.bounces, self.normal = 0.0, node_states, partner, bounces, normal
+        self.sticky = sticky  # the partner's state before the maintenance is partner-in-maintenance itself
         self.node_override = None
         self.calls = []
 
@@ -46,6 +47,8 @@ class FakePair:
             return 1, "Unable to cancel maintenance request because the server is not in the partner-in-maintenance state."
         if self.node() != "in-maintenance":
             return 1, "Unable to cancel the maintenance for the server not in the in-maintenance state."
+        if self.sticky:
+            return 0, "Server maintenance successfully canceled."
         self.partner, self.node_override = self.normal, self.normal
         if self.bounces:
             self.bounces -= 1
@@ -111,3 +114,10 @@ def test_each_relationship_is_ended():
     result = end_maintenance(pair.call, ["dhcp4", "dhcp6"], "hot-standby", clock=pair.clock, sleep=pair.sleep)
     assert set(result["states"]) == {"dhcp4", "dhcp6"}
     assert {call[2] for call in pair.calls} == {"dhcp4", "dhcp6"}
+
+
+def test_a_partner_that_returns_to_partner_in_maintenance_on_every_cancel_is_reported_stuck():
+    pair = FakePair([(0, "in-maintenance")], sticky=True)
+    result = run(pair, max_cancels=3)
+    assert result["stuck"] == ["dhcp4"] and len(result["cancels"]) == 3
+    assert result["states"]["dhcp4"] == {"node": "in-maintenance", "partner": "partner-in-maintenance"}
