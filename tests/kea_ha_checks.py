@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import time
 from pathlib import Path
 
@@ -259,6 +260,10 @@ def test_maintenance_of_each_server_in_turn_keeps_both_families_served(scenario,
             assert f"MAINTENANCE {node} drained {node} {service} in-maintenance" in out, out[-3000:]
             for server in scenario.servers:
                 assert f"MAINTENANCE {node} restored {server} {service} {scenario.mode} after" in out, out[-3000:]
+    with capsys.disabled():  # how each restore went: cancels sent, an outage where they could not end it
+        for node in scenario.servers:
+            print(re.search(rf"MAINTENANCE {node} restored {node} dhcp4 .*? sent(, then an outage of its .*? server)?",
+                            out).group(0))
     for host in scenario.servers:
         for service in ("dhcp4", "dhcp6"):
             assert scenario.state(host, service) == scenario.mode, (host, service)
