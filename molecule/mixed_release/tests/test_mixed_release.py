@@ -253,7 +253,8 @@ def test_maintenance_of_a_backend_loses_no_query(lab, capsys):
         assert f"MAINTENANCE {BE1} drained {lb} dns be1 down 0" in result.stdout, result.stdout[-3000:]
         assert re.search(rf"MAINTENANCE {BE1} restored {lb} .*dns be1 up ", result.stdout), result.stdout[-3000:]
     assert set(live_answers(lab)) == set(LIVE.values())
-    assert got["sent"] > 500 and got["unanswered"] == 0, got
+    # a query every 20 ms over the whole cycle (6 to 12 s on 2 cores)
+    assert got["sent"] > 200 and got["unanswered"] == 0, got
 
 
 def test_maintenance_of_the_kea_primary_keeps_clients_served(lab, kea, capsys):
