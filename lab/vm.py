@@ -280,7 +280,7 @@ def start_vm(spec: dict, host: dict, image: dict[str, Path]) -> None:
               f"hastack.hostname={name} hastack.net={','.join(nets)}")
     run(["nice", "-n", "19", "qemu-system-x86_64", "-name", name, "-accel", "tcg,thread=multi", "-smp", "1",
          "-m", str(MEMORY_MB), "-display", "none", "-daemonize", "-pidfile", str(pidfile),
-         "-serial", f"file:{directory / 'console.log'}", "-no-reboot",
+         "-serial", f"file:{directory / 'console.log'}",  # a reboot restarts the guest (maintenance.yml)
          "-kernel", str(image["kernel"]), "-initrd", str(image["initrd"]), "-append", append,
          "-drive", f"file={overlay},if=virtio,format=qcow2,cache=unsafe", *devices], capture=True)
     log(f"vm {name} {' '.join([*host['networks'].values(), *host['networks6'].values()])}")

@@ -11,7 +11,7 @@ import os
 import selectors
 import time
 
-MAX_DURATION_S = 300
+MAX_DURATION_S = 900
 
 # The timing options of every probe module (merged into its argument_spec).
 TIMING_ARGS = dict(
