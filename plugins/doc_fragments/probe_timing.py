@@ -18,7 +18,7 @@ options:
     type: int
     default: 250
   duration_s:
-    description: How long to send requests (at most 900 s: a maintenance cycle with a reboot on a slow host).
+    description: How long to send requests (at most 900 s, enough for a maintenance cycle with a reboot on a slow host).
     type: float
     required: true
   max_queries:

@@ -17,14 +17,14 @@ description:
     O(normal_state) for O(stable_s) seconds.
   - Sends C(ha-maintenance-cancel) to the partner whenever the node is C(in-maintenance) and the
     partner C(partner-in-maintenance), again if the pair falls back into the maintenance. Kea
-    needs both: a node restarted during its maintenance returns to C(in-maintenance) only after
+    needs both. A node restarted during its maintenance returns to C(in-maintenance) only after
     waiting, syncing and ready (a cancel before that fails), and the partner can fall back to
     C(partner-in-maintenance) right after a cancel, on a heartbeat answered before it.
   - A node that went down long enough for its partner to go C(partner-down) comes back to the
     normal state without a cancel; then none is sent.
   - Kea 2.6 with multi-threaded HA can enter C(partner-in-maintenance) twice at the start, and
     then returns to it on every cancel. After O(max_cancels) cancels that ended nothing the
-    relationship is returned in RV(stuck) instead of waited for: take the node's server down
+    relationship is returned in RV(stuck) instead of waited for. Then take the node's server down
     until its partner is C(partner-down), start it again, and call the module once more.
   - Fails, naming the states it read last, when the pair is not back in O(normal_state) within
     O(timeout_s).
