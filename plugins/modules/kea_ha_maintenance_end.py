@@ -90,7 +90,9 @@ states:
   returned: always
   sample: {"dhcp4": {"node": "hot-standby", "partner": "hot-standby"}}
 cancels:
-  description: Each ha-maintenance-cancel sent (in check mode, each one that would be sent), with its service, when (seconds after the start), its result code and text.
+  description:
+    - Each ha-maintenance-cancel sent (in check mode, each one that would be sent), with its service,
+      when (seconds after the start), its result code and text.
   type: list
   elements: dict
   returned: always
