@@ -246,7 +246,8 @@ def test_a_vrrp_partition_makes_two_masters_and_its_heal_one(lab, nodes, capsys)
     assert f"split brain: VIP {VIP} is held by {' and '.join(nodes)}" in status.stdout, status.stdout[-3000:]
     assert healed == {VIP: [master], VIP6: [master]}, healed
     assert status_healed.returncode == 0, status_healed.stdout[-3000:]
-    assert all(f["sent"] > 300 for f in figures.values()), figures
+    # a query every 20 ms through the split and the heal (the number depends on how fast they go)
+    assert all(f["sent"] > 100 for f in figures.values()), figures
 
 
 def test_the_quorum_guard_moves_the_vips_off_a_node_cut_from_its_clients(lab, nodes):
@@ -359,7 +360,8 @@ def test_a_config_dnsmasq_cannot_start_with_stops_the_rolling_restart_without_an
         assert lab.check(node, f"sha256sum {files}") == before[node], f"{node}: config not restored"
         assert lab.check(node, "systemctl is-active dnsmasq").strip() == "active", node
     assert main_pid(lab, master, "dnsmasq") == pids[master], "the master's dnsmasq restarted"
-    assert figures["sent"] > 1000 and figures["unanswered"] == 0, figures
+    # a query every 20 ms through the whole converge (10 to 30 s, by the host)
+    assert figures["sent"] > 200 and figures["unanswered"] == 0, figures
     assert dig(lab, CLIENT, VIP, "www.lab.hastack.internal") == "10.213.30.80"
     assert lab.playbook(CONVERGE).returncode == 0
 
@@ -377,7 +379,7 @@ def test_a_config_change_restarts_one_node_at_a_time_the_vip_holder_last(lab, no
         print(f"\nROLLING dnsmasq_active_standby sent {figures['sent']} unanswered {figures['unanswered']} "
               f"outage_ms {figures['outage_ms']:.0f}")
     assert lab.holders(VIP, nodes) == [master]
-    assert figures["sent"] > 1000 and figures["answered"] > 0, figures
+    assert figures["sent"] > 200 and figures["answered"] > 0, figures
     assert lab.playbook(CONVERGE).returncode == 0
 
 
@@ -409,7 +411,7 @@ def test_maintenance_of_the_master_loses_no_query(lab, nodes, capsys):
     # the goal is 0; measured: 1 query of about 840 per family (20 ms), the one in flight
     # when the VIP changes hands; more than one per move is a regression
     for vip, got in figures.items():
-        assert got["sent"] > 500 and got["unanswered"] <= 2, (vip, got)
+        assert got["sent"] > 200 and got["unanswered"] <= 2, (vip, got)
 
 
 def test_the_last_healthy_node_is_not_drained(lab, nodes):

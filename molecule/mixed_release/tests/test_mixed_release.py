@@ -218,7 +218,7 @@ def test_a_rolling_upgrade_of_the_pair_loses_no_query(lab, capsys):
         # the goal is 0; one query may be in flight when the VIP changes hands (twice: away
         # from the master and back); more is a regression
         for vip, got in figures.items():
-            assert got["sent"] > 500 and got["unanswered"] <= 2, (vip, got)
+            assert got["sent"] > 200 and got["unanswered"] <= 2, (vip, got)
 
 
 def test_a_drained_backend_gets_no_query_and_the_last_one_is_not_drained(lab):
