@@ -4,7 +4,6 @@ IPv4 and IPv6."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
-from tests.labkit import DnsProbe, probe_figures, run_drill  # noqa: E402
+from tests.labkit import run_drill  # noqa: E402
 from tests.lvs_dr_checks import assert_dead_server_leaves_the_pools, lvs_dr_fixtures  # noqa: E402
 
 VIP = "10.213.56.100"
@@ -86,28 +85,3 @@ def test_the_failover_drill(lab, capsys):
             assert int(sent) > 20 and int(unanswered) < int(sent) and holder == DIRECTORS[1], (table, rows)
     for vip in (VIP, VIP6):
         assert lab.wait_for_holders(vip, DIRECTORS, [DIRECTORS[0]], timeout=20) == [DIRECTORS[0]], vip
-
-
-def test_a_director_rebooted_through_maintenance_loses_no_query(lab, capsys):
-    """playbooks/maintenance.yml with a reboot as the work, on the master director: a real reboot
-    of the VM's Debian kernel. The VIPs go to the other director by priority before it, stay
-    there through the reboot (the drain file survives it) and come back after; a client
-    queries both VIPs every 50 ms all along."""
-    master, backup = DIRECTORS
-    boot_id = lab.check(master, "cat /proc/sys/kernel/random/boot_id").strip()
-    probes = {vip: DnsProbe(lab, CLIENT, vip, NAME, duration_s=900, interval_ms=50) for vip in (VIP, VIP6)}
-    result = lab.playbook(SCENARIO.parent.parent / "playbooks/maintenance.yml", "-e", json.dumps(
-        {"maintenance_group": "dns_lb_lvs_dr", "maintenance_node": master, "maintenance_work": ["reboot"]}))
-    in_window = all(probe.running() for probe in probes.values())
-    figures = probe_figures(probes, "MAINTENANCE-REBOOT dns_lb_lvs_dr", capsys)
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert in_window, "the maintenance outlasted the probe's window: raise duration_s"
-    assert lab.check(master, "cat /proc/sys/kernel/random/boot_id").strip() != boot_id, "the director did not reboot"
-    for vip in (VIP, VIP6):
-        assert f"MAINTENANCE {master} drained {vip} {backup}" in result.stdout, result.stdout[-3000:]
-        assert f"MAINTENANCE {master} restored {vip} {master}" in result.stdout, result.stdout[-3000:]
-        assert lab.wait_for_holders(vip, DIRECTORS, [master], timeout=20) == [master], vip
-    assert lab.check(master, "cat /etc/keepalived/hastack-drain").strip() == "0"
-    # the goal is 0; the query in flight as a VIP changes hands may be lost
-    for vip, got in figures.items():
-        assert got["sent"] > 500 and got["unanswered"] <= 2, (vip, got)
