@@ -13,6 +13,7 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcp_pair import 
     pair_peers,
     peer_addresses,
     peer_ports,
+    peer_values,
     split_ranges,
 )
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcpd_leases import LeaseError, kea_lease_import
@@ -34,6 +35,7 @@ class FilterModule:
             "split_ranges": _wrap(split_ranges),
             "peer_addresses": peer_addresses,
             "peer_ports": peer_ports,
+            "peer_values": peer_values,
             "kea_ha": _wrap(kea_ha),
             "interface_networks": interface_networks,
             "kea_lease_import": raising_filter_errors(LeaseError)(kea_lease_import),

@@ -317,12 +317,11 @@ def peer_addresses(peers, hostvars, interface):
     return result
 
 
-def peer_ports(peers, hostvars, name):
-    """{host: port} from a variable each peer sets for itself (its release's port), as int.
+def peer_values(peers, hostvars, name):
+    """{host: value} of a variable each peer sets for itself (by its release), as text.
 
     peers: hostnames or the dicts of pair_peers; hostvars: Ansible's hostvars; name: the
-    variable. A peer where it is not defined (not in the play) or not a port is left out:
-    the caller then uses its own value for it.
+    variable. A peer where it is not defined (not in the play) is left out.
     """
     result = {}
     for peer in peers or []:
@@ -331,9 +330,17 @@ def peer_ports(peers, hostvars, name):
             value = hostvars[host][name]
         except Exception:  # missing host or variable: Ansible raises its own types
             continue
-        if str(value).isdigit():
-            result[host] = int(value)
+        result[host] = str(value)
     return result
+
+
+def peer_ports(peers, hostvars, name):
+    """{host: port} from a variable each peer sets for itself (its release's port), as int.
+
+    As peer_values; a value that is not a port is left out too: the caller then uses its
+    own value for that peer.
+    """
+    return {host: int(value) for host, value in peer_values(peers, hostvars, name).items() if value.isdigit()}
 
 
 def dhcpd_failover(peers, host, addresses, settings, var="dhcpd_failover_peers"):
@@ -463,6 +470,7 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
     if timers["max_response_delay"] <= timers["heartbeat_delay"]:
         _fail("kea_ha_max_response_delay", f"({timers['max_response_delay']} ms) must be greater than "
                                            f"kea_ha_heartbeat_delay ({timers['heartbeat_delay']} ms)")
+    _kea_series_mix(peers, mode, settings.get("series") or {}, var)
     result_peers, me = [], None
     for peer, role in zip(peers, KEA_ROLES[mode]):
         address = peer.get("address") or (addresses or {}).get(peer["host"])
@@ -483,6 +491,40 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
     partner = next(p for p in result_peers if p["name"] != host)
     return dict(timers, mode=mode, this_server_name=host, role=me["role"], address=me["address"],
                 partner_address=partner["address"], dedicated_listener=dedicated, peers=result_peers)
+
+
+def _series_key(series):
+    try:
+        return tuple(int(part) for part in str(series).split("."))
+    except ValueError:
+        return ()
+
+
+def _kea_series_mix(peers, mode, series, var):
+    """Refuse a pair of two Kea series that does not work together (measured in the lab,
+    molecule/mixed_release, with Kea 2.2 and Kea 2.6): when the older server syncs its leases
+    (at each start or reload) it disables the newer one's DHCP service for the sync, and
+    the end of the sync it announces (ha-sync-complete-notify) is not the one the newer
+    server waits for: the newer server answers nobody until the disable's own limit
+    (sync-timeout, 60 s) while both report the normal state. Harmless where the newer
+    server is a standby; so a mixed pair runs hot-standby with the older Kea as primary.
+
+    series: {host: 'major.minor'} (the peers in the play; others are left out)."""
+    known = {p["host"]: series[p["host"]] for p in peers if series.get(p["host"])}
+    if len(set(known.values())) < 2:
+        return
+    detail = " and ".join(f"Kea {known[p['host']]} on {p['host']}" for p in peers if p["host"] in known)
+    primary = peers[0]["host"]
+    older = min(known, key=lambda host: _series_key(known[host]))
+    why = (f"after Kea {known[older]} syncs its leases (at each start or reload), the newer server answers no "
+           f"client for up to 60 s (sync-timeout) while both report {mode}")
+    if mode != "hot-standby":
+        _fail("kea_ha_mode", f"{mode} is refused for a pair of two Kea releases ({detail}): {why}; run the pair "
+                             f"in hot-standby with {older} as primary (kea_ha_primary) until both run one release")
+    if primary != older:
+        _fail("kea_ha_primary", f"the primary of a pair of two Kea releases ({detail}) must be the older one, "
+                                f"{older} (got {primary}): {why}, and in hot-standby the primary is the one "
+                                f"that serves; move the standby to the new release first")
 
 
 def _url_endpoint(url):

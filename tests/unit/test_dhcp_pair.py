@@ -174,7 +174,7 @@ def test_split_ranges_for_load_balancing():
 def test_filters_raise_ansible_errors():
     filters = FilterModule().filters()
     assert set(filters) == {"dhcp_subnets", "pair_peers", "dhcpd_failover", "split_ranges", "peer_addresses", "kea_ha",
-                            "interface_networks", "kea_lease_import", "peer_ports"}
+                            "interface_networks", "kea_lease_import", "peer_ports", "peer_values"}
     with pytest.raises(AnsibleFilterError, match="v: must be a non-empty dict"):
         filters["dhcp_subnets"]({}, "v")
 
@@ -232,6 +232,27 @@ def test_kea_peers_of_two_releases_each_get_the_others_port():
         == ["http://10.18.33.10:8000/", "http://10.18.33.20:8000/"]
     with pytest.raises(PoolError, match=r"kea_ha_peer_port: must be a port number 1-65535, got 0 on dhcp2"):
         kea_ha(peers, "dhcp1", ADDRESSES, dict(KEA, peer_ports={"dhcp2": 0}))
+
+
+def test_a_pair_of_two_kea_series_runs_hot_standby_with_the_older_one_as_primary():
+    """Measured with Kea 2.2 and 2.6 (molecule/mixed_release): after the 2.2 server syncs, the
+    2.6 one answers nobody for up to 60 s, so only a 2.6 standby is harmless."""
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    mixed = {"dhcp1": "2.2", "dhcp2": "2.6"}
+    assert kea_ha(peers, "dhcp2", ADDRESSES, dict(KEA, series=mixed))["role"] == "standby"
+    # one series, or a partner outside the play (no series known): nothing to refuse
+    for series in ({"dhcp1": "2.6", "dhcp2": "2.6"}, {"dhcp2": "2.6"}, {}):
+        assert kea_ha(peers, "dhcp1", ADDRESSES, dict(KEA, mode="load-balancing", series=series))["peers"]
+    with pytest.raises(PoolError, match=r"^kea_ha_mode: load-balancing is refused for a pair of two Kea releases "
+                                        r"\(Kea 2.2 on dhcp1 and Kea 2.6 on dhcp2\): after Kea 2.2 syncs its leases"):
+        kea_ha(peers, "dhcp1", ADDRESSES, dict(KEA, mode="load-balancing", series=mixed))
+    newer_first = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY, primary="dhcp2")
+    with pytest.raises(PoolError, match=r"^kea_ha_primary: the primary of a pair of two Kea releases \(Kea 2.6 on dhcp2 "
+                                        r"and Kea 2.2 on dhcp1\) must be the older one, dhcp1 \(got dhcp2\)"):
+        kea_ha(newer_first, "dhcp1", ADDRESSES, dict(KEA, series=mixed))
+    # versions compare as numbers, not as text
+    with pytest.raises(PoolError, match=r"must be the older one, dhcp2"):
+        kea_ha(peers, "dhcp1", ADDRESSES, dict(KEA, series={"dhcp1": "2.10", "dhcp2": "2.6"}))
 
 
 def test_kea_dedicated_listener_refuses_the_control_agent_port():

@@ -1,8 +1,9 @@
 """Pairs of two Debian releases, as during a move from Debian 12 to 13 one node at a time:
 in each pair the first node runs bookworm and the second trixie. What works mixed is shown
 working here (VRRP between keepalived 2.2.7 and 2.3.3 in front of dnsdist 1.7 and 2.1 with
-BIND 9.18 and 9.20 behind one VIP; Kea 2.2 and Kea 2.6 in one hot-standby HA relationship; two ISC
-dhcpd 4.4.3 failover peers), with a failover each way, and a rolling
+BIND 9.18 and 9.20 behind one VIP; Kea 2.2 and Kea 2.6 in one hot-standby HA relationship, Kea 2.2
+as primary; two ISC dhcpd 4.4.3 failover peers), with a failover each way, what is refused (Kea
+2.2 with 2.6 in load-balancing, or with 2.6 as primary), and a rolling
 package upgrade of the mixed pair through playbooks/maintenance.yml with a client querying
 all along."""
 
@@ -189,6 +190,25 @@ def test_a_mix_not_listed_as_tested_is_refused_before_any_host_is_touched(lab):
         named="dns_lb_dnsdist_backends: its nodes run Debian 12 on hastack-mol-mix-be1; Debian 13 on "
               "hastack-mol-mix-be2",
         files="/etc/keepalived/keepalived.conf /etc/dnsdist/dnsdist.conf")
+
+
+def test_kea_2_2_and_2_6_are_refused_where_they_do_not_work_together(lab):
+    """Measured here: when Kea 2.2 syncs its leases (each start or reload), Kea 2.6 keeps the
+    sync's dhcp-disable (status-get: disabled-by-remote-command [2000]) until its 60 s limit,
+    while both report the normal state. In load-balancing half the clients got no lease for
+    that minute; with Kea 2.6 as the hot-standby primary, none did. So the mixed pair runs
+    hot-standby with the Kea 2.2 server as primary, and the role refuses the rest by name."""
+    why = "after Kea 2.2 syncs its leases (at each start or reload), the newer server answers no client for up to 60 s"
+    assert_rejected_before_any_change(
+        lab, REPO / "playbooks/kea_ha.yml", [KEA1, KEA2], {"kea_ha_mode": "load-balancing"},
+        named=f"kea_ha_mode: load-balancing is refused for a pair of two Kea releases (Kea 2.2 on {KEA1} and "
+              f"Kea 2.6 on {KEA2}): {why}",
+        files="/etc/kea/kea-dhcp4.conf /etc/kea/kea-ctrl-agent.conf")
+    assert_rejected_before_any_change(
+        lab, REPO / "playbooks/kea_ha.yml", [KEA1, KEA2], {"kea_ha_primary": KEA2},
+        named=f"kea_ha_primary: the primary of a pair of two Kea releases (Kea 2.6 on {KEA2} and Kea 2.2 on "
+              f"{KEA1}) must be the older one, {KEA1} (got {KEA2}): {why}",
+        files="/etc/kea/kea-dhcp4.conf /etc/kea/kea-ctrl-agent.conf")
 
 
 def test_a_rolling_upgrade_of_the_pair_loses_no_query(lab, capsys):
