@@ -168,3 +168,12 @@ def kea_lease_import(leases_by_peer, subnets, now=None, columns=None):
              for lease in carry]
     lines += [f"MIGRATE skip {lease['address']} {lease['hwaddr'] or '-'}: {lease['why']}" for lease in skip]
     return {"carry": carry, "skip": skip, "csv": "\n".join(rows) + "\n", "lines": lines}
+
+
+def switch_plan(leases_by_peer, peer, final, subnets, now=None, columns=None):
+    """kea_lease_import at the switch, on one peer: its own leases as read after dhcpd stopped
+    (final), its partner's as read last while dhcpd still served. What the partner granted in
+    between reaches this peer's Kea through Kea's own lease sync when the pair starts."""
+    if not isinstance(leases_by_peer, dict) or peer not in leases_by_peer:
+        raise LeaseError(f"switch_plan: the leases read before the switch must include this peer, {peer}")
+    return kea_lease_import(dict(leases_by_peer, **{peer: final}), subnets, now=now, columns=columns)

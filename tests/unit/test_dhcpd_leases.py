@@ -13,6 +13,7 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcpd_leases impo
     LeaseError,
     kea_lease_import,
     parse_leases,
+    switch_plan,
 )
 
 NOW = calendar.timegm((2026, 12, 2, 2, 0, 0))
@@ -209,3 +210,31 @@ def test_a_line_for_each_lease_that_moves_or_cannot():
     lines = plan()["lines"]
     assert "MIGRATE carry 10.205.40.100 02:00:0a:cd:28:01 until 2026-12-02T02:05:00Z (from dh1)" in lines
     assert any(line.startswith("MIGRATE skip 10.205.40.105 -: abandoned") for line in lines)
+
+
+def test_at_the_switch_a_peer_takes_its_own_final_read_and_its_partners_last_one():
+    """dh1's final read (after its dhcpd stopped) has a lease granted after the read before
+    the switch, and a release; dh2's leases are those read last while its dhcpd served."""
+    before = {"dh1": parse_leases(PRIMARY), "dh2": parse_leases(SECONDARY)}
+    final = parse_leases(PRIMARY + """
+lease 10.205.40.120 {
+  starts 3 2026/12/02 01:59:00;
+  ends 3 2026/12/02 02:09:00;
+  cltt 3 2026/12/02 01:59:00;
+  binding state active;
+  hardware ethernet 02:00:0a:cd:28:78;
+}
+lease 10.205.40.103 {
+  starts 3 2026/12/02 01:59:30;
+  ends 3 2026/12/02 01:59:30;
+  cltt 3 2026/12/02 01:59:30;
+  binding state free;
+  hardware ethernet 02:00:0a:cd:28:67;
+}
+""")
+    carry = by_address(switch_plan(before, "dh1", final, SUBNETS, NOW)["carry"])
+    assert carry["10.205.40.120"]["peer"] == "dh1" and carry["10.205.40.120"]["hwaddr"] == "02:00:0a:cd:28:78"
+    assert "10.205.40.103" not in carry  # released after the read before the switch
+    assert carry["10.205.40.110"]["peer"] == "dh2"  # the partner's, from its last read
+    with pytest.raises(LeaseError, match="must include this peer, dh3"):
+        switch_plan(before, "dh3", final, SUBNETS, NOW)
