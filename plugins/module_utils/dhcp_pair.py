@@ -411,6 +411,14 @@ def dhcpd_failover(peers, host, addresses, settings, var="dhcpd_failover_peers")
     return result
 
 
+def _whole(value):
+    """A whole number given as text (an extra var from the command line, -e name=1000, is a
+    string) as an int; any other value unchanged, for the caller's check to name."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
 KEA_ROLES = {"hot-standby": ("primary", "standby"), "load-balancing": ("primary", "secondary")}
 
 
@@ -440,11 +448,11 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
     names = [p["host"] for p in peers]
     if host not in names:
         _fail(var, f"{host} is not one of the pair {names}")
-    port = settings.get("port", 8000)
+    port = _whole(settings.get("port", 8000))
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         _fail("kea_ha_api_port", f"must be a port number 1-65535, got {port!r}")
     dedicated = bool(settings.get("dedicated_listener", False))
-    peer_port = settings.get("peer_port", port)
+    peer_port = _whole(settings.get("peer_port", port))
     port_var = settings.get("peer_port_var", "kea_ha_peer_port")
     url_key = "url6" if settings.get("family", 4) == 6 else "url"
     peer_ports = {name: peer_port for name in names}
@@ -462,7 +470,7 @@ def kea_ha(peers, host, addresses, settings, var="kea_ha_peers"):
                         f"relationship (DHCPv4, DHCPv6) listens on a port of its own")
     timers = {}
     for key in ("heartbeat_delay", "max_response_delay", "max_ack_delay", "max_unacked_clients"):
-        value = settings.get(key)
+        value = _whole(settings.get(key))
         low = 0 if key == "max_unacked_clients" else 1
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             _fail(f"kea_ha_{key}", f"must be a whole number >= {low}, got {value!r}")

@@ -266,6 +266,16 @@ def test_kea_dedicated_listener_refuses_the_control_agent_port():
     assert kea_ha(explicit, "dhcp2", ADDRESSES, KEA)["peers"][0]["url"] == "http://10.18.33.10:8000/"
 
 
+def test_kea_timers_and_ports_given_as_text_are_numbers():
+    """-e kea_ha_heartbeat_delay=1000 on the command line is the string '1000'."""
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    result = kea_ha(peers, "dhcp1", ADDRESSES, dict(KEA, heartbeat_delay="1000", max_response_delay=" 5000", port="8000"))
+    assert result["heartbeat_delay"] == 1000 and result["max_response_delay"] == 5000
+    assert result["peers"][0]["url"] == "http://10.18.33.10:8000/"
+    with pytest.raises(PoolError, match=r"kea_ha_heartbeat_delay: must be a whole number >= 1, got '1s'"):
+        kea_ha(peers, "dhcp1", ADDRESSES, dict(KEA, heartbeat_delay="1s"))
+
+
 @pytest.mark.parametrize("settings,message", [
     (dict(KEA, mode="active"), r"kea_ha_mode: must be one of"),
     (dict(KEA, max_response_delay=500), r"kea_ha_max_response_delay: \(500 ms\) must be greater"),
