@@ -177,3 +177,15 @@ def switch_plan(leases_by_peer, peer, final, subnets, now=None, columns=None):
     if not isinstance(leases_by_peer, dict) or peer not in leases_by_peer:
         raise LeaseError(f"switch_plan: the leases read before the switch must include this peer, {peer}")
     return kea_lease_import(dict(leases_by_peer, **{peer: final}), subnets, now=now, columns=columns)
+
+
+def read_lease_file(path):
+    """parse_leases of the lease file at path; LeaseError naming the file when it cannot be
+    read or parsed."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return parse_leases(handle.read())
+    except OSError as exc:
+        raise LeaseError(f"dhcpd's lease file {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise LeaseError(f"dhcpd's lease file {path}: {exc}") from exc

@@ -51,22 +51,16 @@ leases:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcpd_leases import parse_leases
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcpd_leases import LeaseError, read_lease_file
 
 
 def main():
     module = AnsibleModule(argument_spec={"path": {"type": "path", "default": "/var/lib/dhcp/dhcpd.leases"}},
                            supports_check_mode=True)
-    path = module.params["path"]
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
-    except OSError as exc:
-        module.fail_json(msg=f"dhcpd's lease file {path}: {exc.strerror}")
-    try:
-        leases = parse_leases(text)
-    except ValueError as exc:
-        module.fail_json(msg=f"dhcpd's lease file {path}: {exc}")
+        leases = read_lease_file(module.params["path"])
+    except LeaseError as exc:
+        module.fail_json(msg=str(exc))
     module.exit_json(changed=False, leases=leases)
 
 

@@ -109,7 +109,7 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcpd_leases import LeaseError, parse_leases, switch_plan
+from ansible_collections.hastack.dns_dhcp.plugins.module_utils.dhcpd_leases import LeaseError, read_lease_file, switch_plan
 
 
 def _systemctl(module, *args):
@@ -154,14 +154,10 @@ def main():
         module.fail_json(msg=f"leases: no leases of this peer, {params['peer']} (got {sorted(params['leases'])})")
     _systemctl(module, "stop", params["dhcpd_service"])
     stopped_at = time.time()
-    path = params["dhcpd_lease_file"]
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            final = parse_leases(handle.read())
+        final = read_lease_file(params["dhcpd_lease_file"])
         plan = switch_plan(params["leases"], params["peer"], final, params["subnets"], columns=params["columns"])
-    except OSError as exc:
-        module.fail_json(msg=f"dhcpd_lease_file {path}: {exc.strerror}")
-    except (ValueError, LeaseError) as exc:
+    except LeaseError as exc:
         module.fail_json(msg=str(exc))
     _write(module, params["kea_lease_file"], plan["csv"], params["owner"])
     _systemctl(module, "start", *params["kea_services"])
