@@ -107,13 +107,12 @@ elapsed_s:
   returned: always
 """
 
-import json
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.kea_ha_maintenance import (
     KeaMaintenanceError,
+    control_agent_caller,
     end_maintenance,
 )
 
@@ -136,19 +135,7 @@ def main():
     p = module.params
     urls = {"node": p["node_url"], "partner": p["partner_url"]}
 
-    def call(who, command, service):
-        try:
-            response = open_url(urls[who], data=json.dumps({"command": command, "service": [service]}),
-                                method="POST", headers={"Content-Type": "application/json"},
-                                url_username=p["url_username"], url_password=p["url_password"],
-                                force_basic_auth=True, timeout=5)
-            answer = json.loads(response.read())
-        except Exception as exc:  # an agent restarting: read again on the next round
-            return -1, str(exc)
-        first = answer[0] if isinstance(answer, list) and answer else answer
-        if not isinstance(first, dict):
-            return -1, f"unexpected answer {answer!r}"
-        return first.get("result", 1), first.get("arguments") if first.get("result") == 0 else first.get("text", "")
+    call = control_agent_caller(open_url, urls, p["url_username"], p["url_password"])
 
     try:
         result = end_maintenance(call, p["services"], p["normal_state"], timeout_s=p["timeout_s"],
