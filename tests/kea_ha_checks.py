@@ -18,12 +18,15 @@ import yaml
 from tests.labkit import (
     REPO,
     DhcpClients,
+    DhcpProbe,
+    KeaPair,
     Lab,
     asking_for_leases,
     assert_rejected_before_any_change,
     duid,
     kea_command,
     lease_figures,
+    probe_figures,
 )
 
 
@@ -218,28 +221,76 @@ def test_a_dhcpv6_client_keeps_its_address_when_its_server_is_lost(scenario, dhc
     assert tables[0] == tables[1], f"the peers disagree: {set(tables[0].items()) ^ set(tables[1].items())}"
 
 
-def test_a_change_is_a_reload_and_a_refused_config_leaves_kea_running(scenario):
+def test_a_change_is_a_reload_one_peer_at_a_time_and_a_refused_config_leaves_kea_running(scenario, capsys):
+    """A config Kea's validator refuses changes nothing. A changed config is reloaded (the
+    servers keep their PIDs), one peer at a time while the pair is whole (kea_ha_reload): a
+    DHCPv4 client asking for leases all along has none unanswered within 12 s. The figures (how
+    many needed a retransmission, the primary's longest time without an answer to a DHCPINFORM
+    every 100 ms) are printed: KEA-RELOAD."""
     lab = scenario.lab
     units = ("kea-dhcp4-server", "kea-dhcp6-server")
     pids = {(host, unit): lab.check(host, f"systemctl show -p MainPID --value {unit}").strip()
             for host in scenario.servers for unit in units}
     refused = lab.playbook(scenario.dir / "converge.yml", "-e", json.dumps({"kea_ha_max_lease_time": 60}))
     assert refused.returncode != 0 and "failed to validate" in refused.stdout, refused.stdout[-3000:]
-    changed = lab.playbook(scenario.dir / "converge.yml", "-e", json.dumps({"kea_ha_default_lease_time": 3600}))
+    probes = {scenario.address[scenario.primary]: DhcpProbe(lab, scenario.client, scenario.address[scenario.primary],
+                                                            duration_s=300)}
+    with asking_for_leases(lab, scenario.client) as tries:
+        changed = lab.playbook(scenario.dir / "converge.yml", "-e", json.dumps({"kea_ha_default_lease_time": 3600}))
+    got = lease_figures(tries, f"KEA-RELOAD {scenario.mode}", capsys)
+    probe_figures(probes, f"KEA-RELOAD {scenario.mode} primary", capsys)
     assert changed.returncode == 0, changed.stdout[-3000:]
     try:
+        reloads = re.findall(r"changed: \[(\S+)\] => \(item=(kea-dhcp[46]-server)\)",
+                             changed.stdout.split("one peer at a time", 1)[-1].split("TASK [", 1)[0])
+        assert reloads == [(host, unit) for host in scenario.servers for unit in units], changed.stdout[-3000:]
         for host in scenario.servers:
             assert '"valid-lifetime": 3600' in lab.check(host, "cat /etc/kea/kea-dhcp4.conf")
             assert '"valid-lifetime": 3600' in lab.check(host, "cat /etc/kea/kea-dhcp6.conf")
+            assert lab.check(host, "ls /run/kea").count("hastack-reload") == 0, host
             for unit in units:
                 assert lab.check(host, f"systemctl show -p MainPID --value {unit}").strip() == pids[host, unit], \
                     f"{host}: {unit} was restarted, not reloaded"
+        assert got["leases"] >= 5 and got["unanswered"] == 0, tries
     finally:
         restored = lab.playbook(scenario.dir / "converge.yml")
         assert restored.returncode == 0, restored.stdout[-3000:]
     for host in scenario.servers:
         for service in ("dhcp4", "dhcp6"):
             assert scenario.wait_for_state(host, scenario.mode, service=service) == scenario.mode, (host, service)
+
+
+def test_a_pair_in_maintenance_is_not_reloaded_until_it_is_whole(scenario):
+    """A config change while the partner holds the primary's maintenance: the new files are
+    written, the reload is refused by name (the HA states), and the mark stays; once the
+    maintenance ends, the next run reloads."""
+    lab = scenario.lab
+    pair = KeaPair(lab, scenario.client, scenario.address)
+    assert pair.command(scenario.partner, "ha-maintenance-start")["result"] == 0
+    try:
+        held = lab.playbook(scenario.dir / "converge.yml", "-e", json.dumps({"kea_ha_default_lease_time": 3000}))
+        out = " ".join(held.stdout.split())
+        assert held.returncode != 0, out[-3000:]
+        assert ("kea-dhcp4 not reloaded: the pair is not in its normal state "
+                f"({scenario.mode}): node in-maintenance, partner partner-in-maintenance") in out \
+            or ("kea-dhcp4 not reloaded: the pair is not in its normal state "
+                f"({scenario.mode}): node partner-in-maintenance, partner in-maintenance") in out, out[-3000:]
+        assert '"valid-lifetime": 3000' in lab.check(scenario.primary, "cat /etc/kea/kea-dhcp4.conf")
+        assert "hastack-reload-kea-dhcp4-server" in lab.check(scenario.primary, "ls /run/kea")
+    finally:  # a cancel can be undone by a heartbeat in flight (see kea_ha_maintenance.py): up to 3
+        normal = {host: scenario.mode for host in scenario.servers}
+        for _ in range(3):
+            pair.answer(scenario.partner, "ha-maintenance-cancel")
+            if pair.wait_for_states(normal, timeout=20) == normal:
+                break
+        assert pair.wait_for_states(normal, timeout=20) == normal
+    again = lab.playbook(scenario.dir / "converge.yml", "-e", json.dumps({"kea_ha_default_lease_time": 3000}))
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "changed: [%s] => (item=kea-dhcp4-server)" % scenario.primary in again.stdout, again.stdout[-3000:]
+    for host in scenario.servers:
+        assert lab.check(host, "ls /run/kea").count("hastack-reload") == 0, host
+    restored = lab.playbook(scenario.dir / "converge.yml")
+    assert restored.returncode == 0, restored.stdout[-3000:]
 
 
 def test_maintenance_of_each_server_in_turn_keeps_both_families_served(scenario, capsys):
