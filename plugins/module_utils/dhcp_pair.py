@@ -124,6 +124,7 @@ def _reservation(path, res, family, seen_macs, seen_ips, seen_duids):
 def _lifetime(path, value):
     if value is None:
         return None
+    value = _whole(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         _fail(path, f"must be a number of seconds >= 1, got {value!r}")
     return value
@@ -364,17 +365,17 @@ def dhcpd_failover(peers, host, addresses, settings, var="dhcpd_failover_peers")
         return str(_address(path, value))
 
     def port_of(peer):
-        value = peer.get("port", settings.get("port", 647))
+        value = _whole(peer.get("port", settings.get("port", 647)))
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
             _fail(f"{var}.{peer['host']}.port", f"must be a port number 1-65535, got {value!r}")
         return value
 
     primary = peers[0]
-    mclt = primary.get("mclt", settings.get("mclt", 3600))
+    mclt = _whole(primary.get("mclt", settings.get("mclt", 3600)))
     if isinstance(mclt, bool) or not isinstance(mclt, int) or mclt < 1:
         _fail("dhcpd_failover_mclt", f"must be a number of seconds >= 1, got {mclt!r}")
     hba = primary.get("hba", settings.get("hba")) or ""
-    split = primary.get("split", settings.get("split", 128))
+    split = _whole(primary.get("split", settings.get("split", 128)))
     split_path = f"{var}.{primary['host']}.split" if "split" in primary else "dhcpd_failover_split"
     if hba:
         hex_bytes = str(hba).split(":")
@@ -384,9 +385,10 @@ def dhcpd_failover(peers, host, addresses, settings, var="dhcpd_failover_peers")
     elif isinstance(split, bool) or not isinstance(split, int) or not 0 <= split <= 256:
         _fail(split_path, f"must be a whole number from 0 to 256 (the primary's share of 256 "
                           f"hash buckets), got {split!r}")
+    timers = {}
     for key, low, high in (("max_response_delay", 1, 3600), ("max_unacked_updates", 1, 1000),
                            ("load_balance_max_seconds", 0, 3600)):
-        value = settings.get(key)
+        value = timers[key] = _whole(settings.get(key))
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             _fail(f"dhcpd_failover_{key}", f"must be a whole number from {low} to {high}, got {value!r}")
     result = {
@@ -396,9 +398,7 @@ def dhcpd_failover(peers, host, addresses, settings, var="dhcpd_failover_peers")
         "port": port_of(me),
         "peer_address": address_of(partner),
         "peer_port": port_of(partner),
-        "max_response_delay": settings["max_response_delay"],
-        "max_unacked_updates": settings["max_unacked_updates"],
-        "load_balance_max_seconds": settings["load_balance_max_seconds"],
+        **timers,
     }
     if me["primary"]:
         result["mclt"] = mclt

@@ -392,3 +392,13 @@ def test_interface_networks_from_facts():
                                 {"address": "fe80::1", "prefix": "64", "scope": "link"}]}}
     assert interface_networks(facts, "eth-0") == ["10.213.41.0/24", "fd00:213:41::/64"]
     assert interface_networks(facts, "eth1") == [] and interface_networks({}, "eth0") == []
+
+
+def test_dhcpd_failover_timers_and_ports_given_as_text_are_numbers():
+    """-e dhcpd_failover_mclt=60 on the command line is the string '60'."""
+    peers = pair_peers({}, ["dhcp1", "dhcp2"], INVENTORY)
+    primary = dhcpd_failover(peers, "dhcp1", ADDRESSES, dict(SETTINGS, mclt="60", split=" 128", port="647",
+                                                             max_response_delay="5"))
+    assert (primary["mclt"], primary["split"], primary["port"], primary["max_response_delay"]) == (60, 128, 647, 5)
+    with pytest.raises(PoolError, match=r"dhcpd_failover_mclt: must be a number of seconds >= 1, got '1h'"):
+        dhcpd_failover(peers, "dhcp1", ADDRESSES, dict(SETTINGS, mclt="1h"))
