@@ -31,6 +31,16 @@ from __future__ import annotations
 import json
 import time
 
+# The options of the modules that read a pair (doc fragment hastack.dns_dhcp.kea_ha_pair).
+PAIR_ARGS = {
+    "node_url": {"type": "str", "required": True},
+    "partner_url": {"type": "str", "required": True},
+    "normal_state": {"type": "str", "choices": ["hot-standby", "load-balancing"], "required": True},
+    "url_username": {"type": "str", "required": True},
+    "url_password": {"type": "str", "required": True, "no_log": True},
+    "timeout_s": {"type": "int", "default": 120},
+}
+
 IN_MAINTENANCE = "in-maintenance"
 PARTNER_IN_MAINTENANCE = "partner-in-maintenance"
 

@@ -11,6 +11,8 @@ module: kea_ha_maintenance_end
 short_description: End a Kea HA server's maintenance so that the pair stays in its normal state
 version_added: 0.1.0
 author: hastack.dns_dhcp contributors (@hastack)
+extends_documentation_fragment:
+  - hastack.dns_dhcp.kea_ha_pair
 description:
   - Reads the HA state of a node in maintenance and of its partner through their control
     agents (C(ha-heartbeat)), for each HA relationship in O(services), until both have stayed in
@@ -31,37 +33,12 @@ description:
   - Runs on any host that reaches both control agents. In check mode it reads the states once
     and reports the cancels it would send.
 options:
-  node_url:
-    description: URL of the control agent of the node in maintenance (C(http://ADDRESS:8000/)).
-    type: str
-    required: true
-  partner_url:
-    description: URL of its partner's control agent.
-    type: str
-    required: true
   services:
     description: The HA relationships, by the Kea server that holds each.
     type: list
     elements: str
     choices: [dhcp4, dhcp6]
     default: [dhcp4]
-  normal_state:
-    description: The pair's normal HA state (its HA mode).
-    type: str
-    choices: [hot-standby, load-balancing]
-    required: true
-  url_username:
-    description: User of the control agents' basic authentication.
-    type: str
-    required: true
-  url_password:
-    description: Its password.
-    type: str
-    required: true
-  timeout_s:
-    description: How long to wait for the pair's normal state, in seconds.
-    type: int
-    default: 120
   stable_s:
     description: How long both servers must stay in the normal state to count as back, in seconds.
     type: float
@@ -111,6 +88,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.kea_ha_maintenance import (
+    PAIR_ARGS,
     KeaMaintenanceError,
     control_agent_caller,
     end_maintenance,
@@ -120,13 +98,8 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.kea_ha_maintenanc
 def main():
     module = AnsibleModule(
         argument_spec={
-            "node_url": {"type": "str", "required": True},
-            "partner_url": {"type": "str", "required": True},
+            **PAIR_ARGS,
             "services": {"type": "list", "elements": "str", "choices": ["dhcp4", "dhcp6"], "default": ["dhcp4"]},
-            "normal_state": {"type": "str", "choices": ["hot-standby", "load-balancing"], "required": True},
-            "url_username": {"type": "str", "required": True},
-            "url_password": {"type": "str", "required": True, "no_log": True},
-            "timeout_s": {"type": "int", "default": 120},
             "stable_s": {"type": "float", "default": 3.0},
             "max_cancels": {"type": "int", "default": 3},
         },

@@ -11,6 +11,8 @@ module: kea_ha_reload
 short_description: Reload a Kea HA server's config one peer at a time, gated by the pair's HA state
 version_added: 0.1.0
 author: hastack.dns_dhcp contributors (@hastack)
+extends_documentation_fragment:
+  - hastack.dns_dhcp.kea_ha_pair
 description:
   - Runs on a Kea HA peer whose config file changed (O(pending_file) marks it: the role writes it
     beside the new config and this module removes it once the server runs that config). Does
@@ -45,31 +47,6 @@ options:
     description: The mark of a config the server does not run yet.
     type: path
     required: true
-  node_url:
-    description: URL of this server's control agent (C(http://ADDRESS:8000/)).
-    type: str
-    required: true
-  partner_url:
-    description: URL of its partner's control agent.
-    type: str
-    required: true
-  normal_state:
-    description: The pair's normal HA state (its HA mode).
-    type: str
-    choices: [hot-standby, load-balancing]
-    required: true
-  url_username:
-    description: User of the control agents' basic authentication.
-    type: str
-    required: true
-  url_password:
-    description: Its password.
-    type: str
-    required: true
-  timeout_s:
-    description: How long to wait for the pair's normal state after the reload, in seconds.
-    type: int
-    default: 120
   stable_s:
     description: How long both servers must stay in the normal state to count as back, in seconds.
     type: float
@@ -119,6 +96,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.kea_ha_maintenance import (
+    PAIR_ARGS,
     KeaReloadError,
     control_agent_caller,
     reload_in_turn,
@@ -128,15 +106,10 @@ from ansible_collections.hastack.dns_dhcp.plugins.module_utils.kea_ha_maintenanc
 def main():
     module = AnsibleModule(
         argument_spec={
+            **PAIR_ARGS,
             "service": {"type": "str", "choices": ["dhcp4", "dhcp6"], "default": "dhcp4"},
             "unit": {"type": "str", "required": True},
             "pending_file": {"type": "path", "required": True},
-            "node_url": {"type": "str", "required": True},
-            "partner_url": {"type": "str", "required": True},
-            "normal_state": {"type": "str", "choices": ["hot-standby", "load-balancing"], "required": True},
-            "url_username": {"type": "str", "required": True},
-            "url_password": {"type": "str", "required": True, "no_log": True},
-            "timeout_s": {"type": "int", "default": 120},
             "stable_s": {"type": "float", "default": 2.0},
         },
         supports_check_mode=True,
