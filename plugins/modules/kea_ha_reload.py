@@ -14,20 +14,20 @@ author: hastack.dns_dhcp contributors (@hastack)
 extends_documentation_fragment:
   - hastack.dns_dhcp.kea_ha_pair
 description:
-  - Runs on a Kea HA peer whose config file changed (O(pending_file) marks it: the role writes it
+  - Runs on a Kea HA peer whose config file changed (O(pending_file) marks it; the role writes it
     beside the new config and this module removes it once the server runs that config). Does
     nothing when the mark is absent; only removes the mark when O(unit) is not running (it reads
     the file when it starts).
   - A reload restarts the server's HA service (waiting, syncing, ready, then the normal state);
     while it does, its share of clients (all of them, for a hot-standby primary) has no answer for
-    about one heartbeat. So the pair takes its peers one at a time (C(throttle: 1)). The module
+    about one heartbeat. So the pair takes its peers one at a time (the task has C(throttle) 1). The module
     reads the HA state of this server and its partner through their control agents
     (C(ha-heartbeat)), sends C(config-reload) only when both are in O(normal_state), then waits
     until both have stayed there for O(stable_s) seconds, which is the next peer's gate.
   - Fails without reloading, naming the states, when both servers report an HA state but the pair
     is not in O(normal_state) (a maintenance, a peer still starting, a reload that did not come
     back); the mark stays, so the next run reloads. When either server reports no HA state (down,
-    or still on Debian's example config at the first deploy), there is no pair to keep: it
+    or still on Debian's example config at the first deploy), there is no pair to keep, and it
     reloads at once, without waiting.
   - Fails, quoting Kea, when the server refuses the new config (it keeps the running one), and when
     the pair is not back in O(normal_state) within O(timeout_s); the partner then keeps its running
@@ -123,6 +123,7 @@ def main():
             os.remove(p["pending_file"])
         module.exit_json(changed=False, reloaded=False, msg=f"{p['unit']} is {out.strip() or err.strip()}: "
                                                             "it reads its new config when it starts")
+
     def signal_reload():
         rc, out, err = module.run_command(["systemctl", "reload", p["unit"]])
         return rc, (err or out).strip()
