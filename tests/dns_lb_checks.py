@@ -4,14 +4,15 @@ client), imported by each scenario's test module, which defines the `scenario` f
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 
-from tests.labkit import Lab, assert_rejected_before_any_change, run_drill
+from tests.labkit import REPO, DnsProbe, Lab, assert_rejected_before_any_change, probe_figures, run_drill
 
 ANSWERS = {"1.2.3.4", "1.2.3.5"}
 # the backends' AAAA answers for NAME (2001:db8::/32: documentation data, never routed)
@@ -228,3 +229,18 @@ def test_bad_input_stops_the_play_before_any_host_is_touched(scenario):
         assert_rejected_before_any_change(scenario.lab, scenario.dir / "converge.yml", nodes, extra, named,
                                           "/etc/keepalived/keepalived.conf /etc/bind/named.conf.options "
                                           "/etc/dnsdist/dnsdist.conf 2>/dev/null || true", *limit)
+
+
+def backend_maintenance(scenario, capsys, tcp: bool) -> tuple[str, dict]:
+    """playbooks/maintenance.yml (a cycle, named restarted as the work) on the second backend
+    while a client queries the VIP every 20 ms (over TCP with tcp=True); prints the probe's
+    figures (BACKEND-MAINTENANCE) and returns the play's output, whitespace folded (the
+    callback folds long messages), and the figures. Asserts that the play passed."""
+    probe = DnsProbe(scenario.lab, scenario.client, scenario.vip, NAME, duration_s=300, tcp=tcp)
+    result = scenario.lab.playbook(REPO / "playbooks/maintenance.yml", "-e", json.dumps(
+        {"maintenance_group": f"{scenario.variant}_backends", "maintenance_node": scenario.backends[1],
+         "maintenance_work": ["restart"]}))
+    assert probe.running(), "the maintenance outlasted the probe's window: raise duration_s"
+    got = probe_figures({scenario.vip: probe}, f"BACKEND-MAINTENANCE {scenario.variant}", capsys)[scenario.vip]
+    assert result.returncode == 0, result.stdout[-3000:]
+    return re.sub(r"\s+", " ", result.stdout), got

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -18,8 +17,7 @@ from tests.awx_jobs import job_template_test  # noqa: E402
 test_the_awx_job_template_runs_and_changes_nothing = job_template_test(
     "dns_lb_haproxy", SCENARIO / "inventory.yml")
 from tests.dns_lb_checks import *  # noqa: E402,F401,F403  (the shared tests)
-from tests.dns_lb_checks import ANSWERS, Scenario  # noqa: E402
-from tests.labkit import DnsProbe, probe_figures  # noqa: E402
+from tests.dns_lb_checks import ANSWERS, Scenario, backend_maintenance  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +30,8 @@ def test_maintenance_of_a_backend_drains_it_from_haproxy_first(scenario, capsys)
     backend section on both proxies (no new connections, the open ones finished), its named
     restarts as the work, then it is ready again under the health checks. A client queries
     the VIP over TCP (a new connection each time) every 20 ms all along."""
-    lab, backend = scenario.lab, scenario.backends[1]
-    probe = DnsProbe(lab, scenario.client, scenario.vip, "www.abc.local", duration_s=300, tcp=True)
-    result = lab.playbook(SCENARIO.parent.parent / "playbooks/maintenance.yml", "-e", json.dumps(
-        {"maintenance_group": "dns_lb_haproxy_backends", "maintenance_node": backend, "maintenance_work": ["restart"]}))
-    assert probe.running(), "the maintenance outlasted the probe's window: raise duration_s"
-    got = probe_figures({scenario.vip: probe}, "BACKEND-MAINTENANCE dns_lb_haproxy", capsys)[scenario.vip]
-    assert result.returncode == 0, result.stdout[-3000:]
-    out = re.sub(r"\s+", " ", result.stdout)  # the callback folds long messages
+    backend = scenario.backends[1]
+    out, got = backend_maintenance(scenario, capsys, tcp=True)
     for proxy in scenario.proxies:
         for pool in ("dns_tcp", "dot", "doh"):
             assert re.search(rf"MAINTENANCE {backend} drained {proxy} [^M]*{pool} be2 drain 0", out), out[-3000:]

@@ -19,8 +19,8 @@ from tests.awx_jobs import job_template_test  # noqa: E402
 test_the_awx_job_template_runs_and_changes_nothing = job_template_test(
     "dns_lb_nginx", SCENARIO / "inventory.yml")
 from tests.dns_lb_checks import *  # noqa: E402,F401,F403  (the shared tests)
-from tests.dns_lb_checks import ANSWERS, Scenario  # noqa: E402
-from tests.labkit import DnsProbe, probe_figures, recap_changes  # noqa: E402
+from tests.dns_lb_checks import ANSWERS, Scenario, backend_maintenance  # noqa: E402
+from tests.labkit import recap_changes  # noqa: E402
 from tests.nginx_checks import (  # noqa: E402
     assert_a_config_change_is_a_reload,
     assert_a_refused_value_changes_nothing,
@@ -145,13 +145,7 @@ def test_maintenance_of_a_backend_marks_it_down_on_both_proxies_first(scenario, 
     every upstream (a reload: the old workers finish their sessions), its named restarts as
     the work, then it is back. A client queries the VIP over UDP every 20 ms all along."""
     lab, backend = scenario.lab, scenario.backends[1]
-    probe = DnsProbe(lab, scenario.client, scenario.vip, "www.abc.local", duration_s=300)
-    result = lab.playbook(MAINTENANCE, "-e", json.dumps(
-        {"maintenance_group": "dns_lb_nginx_backends", "maintenance_node": backend, "maintenance_work": ["restart"]}))
-    assert probe.running(), "the maintenance outlasted the probe's window: raise duration_s"
-    got = probe_figures({scenario.vip: probe}, "BACKEND-MAINTENANCE dns_lb_nginx", capsys)[scenario.vip]
-    assert result.returncode == 0, result.stdout[-3000:]
-    out = re.sub(r"\s+", " ", result.stdout)  # the callback folds long messages
+    out, got = backend_maintenance(scenario, capsys, tcp=False)
     for proxy in scenario.proxies:
         assert pool_rows(out, proxy, "drained", backend) == {pool: ("down", "0") for pool in POOLS}, out[-3000:]
         assert {pool: state for pool, (state, _) in pool_rows(out, proxy, "restored", backend).items()} == \
