@@ -12,7 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.labkit import REPO, DnsProbe, Lab, assert_rejected_before_any_change, probe_figures, run_drill
+from tests.labkit import (REPO, DnsProbe, Lab, assert_rejected_before_any_change, probe_figures, recap_changes,
+                          run_drill)
 
 ANSWERS = {"1.2.3.4", "1.2.3.5"}
 # the backends' AAAA answers for NAME (2001:db8::/32: documentation data, never routed)
@@ -231,16 +232,49 @@ def test_bad_input_stops_the_play_before_any_host_is_touched(scenario):
                                           "/etc/dnsdist/dnsdist.conf 2>/dev/null || true", *limit)
 
 
-def backend_maintenance(scenario, capsys, tcp: bool) -> tuple[str, dict]:
+def backend_maintenance(scenario, capsys, tcp: bool, probes: dict | None = None) -> tuple[str, dict]:
     """playbooks/maintenance.yml (a cycle, named restarted as the work) on the second backend
-    while a client queries the VIP every 20 ms (over TCP with tcp=True); prints the probe's
-    figures (BACKEND-MAINTENANCE) and returns the play's output, whitespace folded (the
-    callback folds long messages), and the figures. Asserts that the play passed."""
-    probe = DnsProbe(scenario.lab, scenario.client, scenario.vip, NAME, duration_s=300, tcp=tcp)
+    while a client queries the VIP every 20 ms (over TCP with tcp=True), or while `probes`
+    ({label: DnsProbe}, started by the caller) run; prints the probes' figures
+    (BACKEND-MAINTENANCE) and returns the play's output, whitespace folded (the callback folds
+    long messages), and the figures by label. Asserts that the play passed."""
+    probes = probes or {scenario.vip: DnsProbe(scenario.lab, scenario.client, scenario.vip, NAME,
+                                               duration_s=300, tcp=tcp)}
     result = scenario.lab.playbook(REPO / "playbooks/maintenance.yml", "-e", json.dumps(
         {"maintenance_group": f"{scenario.variant}_backends", "maintenance_node": scenario.backends[1],
          "maintenance_work": ["restart"]}))
-    assert probe.running(), "the maintenance outlasted the probe's window: raise duration_s"
-    got = probe_figures({scenario.vip: probe}, f"BACKEND-MAINTENANCE {scenario.variant}", capsys)[scenario.vip]
+    assert all(probe.running() for probe in probes.values()), \
+        "the maintenance outlasted the probe's window: raise duration_s"
+    figures = probe_figures(probes, f"BACKEND-MAINTENANCE {scenario.variant}", capsys)
     assert result.returncode == 0, result.stdout[-3000:]
-    return re.sub(r"\s+", " ", result.stdout), got
+    return re.sub(r"\s+", " ", result.stdout), figures
+
+
+def pool_rows(text: str, proxy: str, stage: str, backend: str) -> dict[str, tuple[str, str]]:
+    """{pool: (state, in-flight)} of be2 in the MAINTENANCE line of `proxy` at `stage`."""
+    line = re.search(rf"MAINTENANCE {backend} {stage} {proxy} (.*?)(?=MAINTENANCE|$)", text)
+    assert line, text[-3000:]
+    return {pool: (state, flight) for pool, state, flight in re.findall(r"(\S+) be2 (\S+) (\d+)", line.group(1))}
+
+
+def drained_through_a_converge(scenario, while_drained) -> None:
+    """Drain the second backend by hand (maintenance_action=drain) and converge the variant:
+    the converge changes nothing on the proxies and the backend gets no query
+    (while_drained(scenario) checks the variant's own state too); then restore it, and it
+    answers again."""
+    lab, backend = scenario.lab, scenario.backends[1]
+    drain = {"maintenance_group": f"{scenario.variant}_backends", "maintenance_node": backend}
+    maintenance = REPO / "playbooks/maintenance.yml"
+    drained = lab.playbook(maintenance, "-e", json.dumps(dict(drain, maintenance_action="drain")))
+    assert drained.returncode == 0, drained.stdout[-3000:]
+    try:
+        converged = lab.playbook(scenario.dir / "converge.yml")
+        assert converged.returncode == 0, converged.stdout[-3000:]
+        changes = recap_changes(converged.stdout)
+        assert sum(changes[proxy] for proxy in scenario.proxies) == 0, converged.stdout[-3000:]
+        while_drained(scenario)
+        assert set(scenario.answers(6)) == {answer for answer in ANSWERS if answer != "1.2.3.5"}
+    finally:
+        restored = lab.playbook(maintenance, "-e", json.dumps(dict(drain, maintenance_action="restore")))
+        assert restored.returncode == 0, restored.stdout[-3000:]
+    assert set(scenario.answers(6)) == ANSWERS

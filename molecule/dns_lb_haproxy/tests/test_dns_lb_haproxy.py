@@ -31,7 +31,8 @@ def test_maintenance_of_a_backend_drains_it_from_haproxy_first(scenario, capsys)
     restarts as the work, then it is ready again under the health checks. A client queries
     the VIP over TCP (a new connection each time) every 20 ms all along."""
     backend = scenario.backends[1]
-    out, got = backend_maintenance(scenario, capsys, tcp=True)
+    out, figures = backend_maintenance(scenario, capsys, tcp=True)
+    got = figures[scenario.vip]
     for proxy in scenario.proxies:
         for pool in ("dns_tcp", "dot", "doh"):
             assert re.search(rf"MAINTENANCE {backend} drained {proxy} [^M]*{pool} be2 drain 0", out), out[-3000:]

@@ -4,7 +4,6 @@ DoH (layer 4) through the VIP; one proxy from Debian's package, one built from s
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -19,8 +18,13 @@ from tests.awx_jobs import job_template_test  # noqa: E402
 test_the_awx_job_template_runs_and_changes_nothing = job_template_test(
     "dns_lb_nginx", SCENARIO / "inventory.yml")
 from tests.dns_lb_checks import *  # noqa: E402,F401,F403  (the shared tests)
-from tests.dns_lb_checks import ANSWERS, Scenario, backend_maintenance  # noqa: E402
-from tests.labkit import recap_changes  # noqa: E402
+from tests.dns_lb_checks import (  # noqa: E402
+    ANSWERS,
+    Scenario,
+    backend_maintenance,
+    drained_through_a_converge,
+    pool_rows,
+)
 from tests.nginx_checks import (  # noqa: E402
     assert_a_config_change_is_a_reload,
     assert_a_refused_value_changes_nothing,
@@ -130,14 +134,6 @@ def test_the_awx_workflow_runs_through_ansible_runner(scenario):
 
 
 POOLS = ("dns_udp", "dns_tcp", "dot", "doh")
-MAINTENANCE = SCENARIO.parent.parent / "playbooks/maintenance.yml"
-
-
-def pool_rows(text: str, proxy: str, stage: str, backend: str) -> dict[str, tuple[str, str]]:
-    """{pool: (state, in-flight)} of be2 in the MAINTENANCE line of `proxy` at `stage`."""
-    line = re.search(rf"MAINTENANCE {backend} {stage} {proxy} (.*?)(?=MAINTENANCE|$)", text)
-    assert line, text[-3000:]
-    return {pool: (state, flight) for pool, state, flight in re.findall(r"(\S+) be2 (\S+) (\d+)", line.group(1))}
 
 
 def test_maintenance_of_a_backend_marks_it_down_on_both_proxies_first(scenario, capsys):
@@ -145,7 +141,8 @@ def test_maintenance_of_a_backend_marks_it_down_on_both_proxies_first(scenario, 
     every upstream (a reload: the old workers finish their sessions), its named restarts as
     the work, then it is back. A client queries the VIP over UDP every 20 ms all along."""
     lab, backend = scenario.lab, scenario.backends[1]
-    out, got = backend_maintenance(scenario, capsys, tcp=False)
+    out, figures = backend_maintenance(scenario, capsys, tcp=False)
+    got = figures[scenario.vip]
     for proxy in scenario.proxies:
         assert pool_rows(out, proxy, "drained", backend) == {pool: ("down", "0") for pool in POOLS}, out[-3000:]
         assert {pool: state for pool, (state, _) in pool_rows(out, proxy, "restored", backend).items()} == \
@@ -159,19 +156,9 @@ def test_a_drained_backend_stays_down_through_a_converge_until_restored(scenario
     """Drained by hand (maintenance_action=drain), the backend stays `down` when the variant
     converges (the role reads /etc/nginx/hastack-drained; the converge changes nothing), gets
     no query, and is back after maintenance_action=restore."""
-    lab, backend = scenario.lab, scenario.backends[1]
-    drain = {"maintenance_group": "dns_lb_nginx_backends", "maintenance_node": backend}
-    drained = lab.playbook(MAINTENANCE, "-e", json.dumps(dict(drain, maintenance_action="drain")))
-    assert drained.returncode == 0, drained.stdout[-3000:]
-    try:
-        converged = lab.playbook(SCENARIO / "converge.yml")
-        assert converged.returncode == 0, converged.stdout[-3000:]
-        assert sum(recap_changes(converged.stdout)[proxy] for proxy in scenario.proxies) == 0, converged.stdout[-3000:]
+    def server_lines_down(scenario):
         for proxy in scenario.proxies:
-            conf = lab.check(proxy, "cat /etc/nginx/stream_conf.d/hastack-dns.conf")
+            conf = scenario.lab.check(proxy, "cat /etc/nginx/stream_conf.d/hastack-dns.conf")
             assert conf.count(" down; # be2") == len(POOLS) and " down; # be1" not in conf, (proxy, conf)
-        assert set(scenario.answers(6)) == {answer for answer in ANSWERS if answer != "1.2.3.5"}
-    finally:
-        restored = lab.playbook(MAINTENANCE, "-e", json.dumps(dict(drain, maintenance_action="restore")))
-        assert restored.returncode == 0, restored.stdout[-3000:]
-    assert set(scenario.answers(6)) == ANSWERS
+
+    drained_through_a_converge(scenario, server_lines_down)
