@@ -55,7 +55,7 @@ def test_a_drain_that_would_empty_a_pool_is_refused_and_a_load_keeps_them_all(to
 def test_drain_sets_every_pool_in_one_transaction_notes_it_and_ends_its_udp_flows(tool, tmp_path):
     tool.main(["drain", "be2", BE2, BE2_6])
     (kind, text), *flushes = tool.calls
-    assert kind == "nft" and text.count("flush map") == 2
+    assert kind == "nft" and text.count("delete element") == 2
     assert elements(text, "ip") == f"0 : {BE1}, 1 : {BE1}, 2 : {BE3}"
     assert elements(text, "ip6") == f"0 : {BE1_6}, 1 : {BE1_6}"
     assert (tmp_path / "drained").read_text() == f"{BE2}\n{BE2_6}\n"
