@@ -250,11 +250,12 @@ def backend_maintenance(scenario, capsys, tcp: bool, probes: dict | None = None)
     return re.sub(r"\s+", " ", result.stdout), figures
 
 
-def pool_rows(text: str, proxy: str, stage: str, backend: str) -> dict[str, tuple[str, str]]:
-    """{pool: (state, in-flight)} of be2 in the MAINTENANCE line of `proxy` at `stage`."""
+def pool_rows(text: str, proxy: str, stage: str, backend: str, name: str = "be2") -> dict[str, tuple[str, str]]:
+    """{pool: (state, in-flight)} of the backend named `name` in the pools (its key in
+    hastack_dns_backends) in the MAINTENANCE line of `proxy` at `stage`."""
     line = re.search(rf"MAINTENANCE {backend} {stage} {proxy} (.*?)(?=MAINTENANCE|$)", text)
     assert line, text[-3000:]
-    return {pool: (state, flight) for pool, state, flight in re.findall(r"(\S+) be2 (\S+) (\d+)", line.group(1))}
+    return {pool: (state, flight) for pool, state, flight in re.findall(rf"(\S+) {name} (\S+) (\d+)", line.group(1))}
 
 
 def drained_through_a_converge(scenario, while_drained) -> None:

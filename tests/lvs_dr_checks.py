@@ -5,12 +5,14 @@ directors hold (ipvsadm -Ln), for the IPv4 VIP and the IPv6 one."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.labkit import Lab, kdig, poll
+from tests.dns_lb_checks import pool_rows
+from tests.labkit import REPO, DnsProbe, Lab, kdig, poll, probe_figures
 
 
 class LvsDr:
@@ -88,6 +90,33 @@ def assert_dead_server_leaves_the_pools(director: str, dead: str, remaining: dic
         lab.check(dead, "systemctl start named")
     for lvs in remaining:
         lvs.assert_back(director, dead)
+
+
+def real_server_maintenance(director: str, server: str, name: str, lvs: LvsDr, lvs6: LvsDr, capsys) -> None:
+    """playbooks/maintenance.yml (a cycle, named restarted as the work) on the real server
+    `server` (`name` in hastack_dns_backends) while the client queries both VIPs over UDP
+    every 50 ms: on the director its weight goes to 0 and its drain file takes it out of
+    every virtual server before named restarts, and it is back in every pool after the
+    restore. Prints the probes' figures (BACKEND-MAINTENANCE) and asserts none was lost."""
+    lab = lvs.lab
+    probes = {vip.vip: DnsProbe(lab, vip.client, vip.vip, vip.name, duration_s=900, interval_ms=50)
+              for vip in (lvs, lvs6)}
+    result = lab.playbook(REPO / "playbooks/maintenance.yml", "-e", json.dumps(
+        {"maintenance_group": "dns_lb_lvs_dr_backends", "maintenance_node": server, "maintenance_work": ["restart"]}),
+        timeout=1500)
+    assert all(probe.running() for probe in probes.values()), "the maintenance outlasted the probes: raise duration_s"
+    figures = probe_figures(probes, "BACKEND-MAINTENANCE dns_lb_lvs_dr", capsys)
+    assert result.returncode == 0, result.stdout[-3000:]
+    out = re.sub(r"\s+", " ", result.stdout)
+    pools = [f"{proto}-{vip.service}" for vip in (lvs, lvs6) for proto in ("tcp", "udp")]
+    assert pool_rows(out, director, "drained", server, name) == {pool: ("down", "0") for pool in pools}, out[-3000:]
+    assert {pool: state for pool, (state, _) in pool_rows(out, director, "restored", server, name).items()} == \
+        {pool: "up" for pool in pools}, out[-3000:]
+    assert lab.check(director, f"cat /etc/keepalived/hastack-drained-rs/{name}").strip() == "0"
+    for vip in (lvs, lvs6):
+        assert vip.pool(director) == vip.full_pool(), vip.vip
+    for vip, got in figures.items():
+        assert got["sent"] > 100 and got["unanswered"] == 0, (vip, got)
 
 
 def lvs_dr_fixtures(inventory: Path, vip: str, client: str, name: str, real_servers: dict[str, str],

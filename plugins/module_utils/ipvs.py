@@ -16,6 +16,7 @@ source hashing, a nameserver of the director that is one of its own virtual serv
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from ansible_collections.hastack.dns_dhcp.plugins.module_utils.netaddr_import import netaddr
@@ -488,6 +489,9 @@ def _virtual_server(name, raw, defaults, groups, vips, check_default, dns_name, 
     vs["real_servers"] = []
     seen = {}
     for rs_name, rs_raw in sorted(servers.items()):
+        if not isinstance(rs_name, str) or not re.match(r"^[A-Za-z0-9_.-]+$", rs_name):
+            _fail(f"{path}.real_servers", f"a real server's name is a word of letters, digits, '_', '.' "
+                                          f"and '-' (it names its drain file), got {rs_name!r}")
         rs = _real_server(f"{path}.real_servers.{rs_name}", rs_name, rs_raw, vs, groups, vips,
                           dns_name, script, layers)
         key = (rs["address"], rs["port"])

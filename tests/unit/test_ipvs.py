@@ -173,6 +173,11 @@ def test_bad_real_servers_name_the_variable(rs, match):
         one({"real_servers": real})
 
 
+def test_a_real_server_name_that_cannot_name_a_file_is_refused():
+    with pytest.raises(IpvsError, match=r"dns.real_servers: a real server's name is a word .* got 'dns 1'"):
+        one({"real_servers": {"dns 1": {"address": "10.0.0.21"}}})
+
+
 def test_a_real_server_on_a_vrrp_vip_is_refused():
     with pytest.raises(IpvsError, match=r"dns.real_servers.dns1.address: 10.0.0.21 is a VRRP virtual IP"):
         one(vips=["10.0.0.100/24", "10.0.0.21"])

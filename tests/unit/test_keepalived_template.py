@@ -96,7 +96,9 @@ def rendered(tmp_path_factory):
     if not (shutil.which("ansible-playbook") or (Path(sys.executable).parent / "ansible-playbook").exists()):
         pytest.skip("ansible-playbook is not installed")
     tmp = tmp_path_factory.mktemp("keepalived")
-    return {"dr": render(tmp, "dr", DR), "others": render(tmp, "others", OTHERS), "dir": tmp}
+    # the real servers' drain files are left out here (their own test below)
+    return {"dr": render(tmp, "dr", {**DR, "keepalived_real_server_drain_dir": None}),
+            "others": render(tmp, "others", {**OTHERS, "keepalived_real_server_drain_dir": None}), "dir": tmp}
 
 
 DR_VIRTUAL_SERVERS = '''
@@ -235,3 +237,18 @@ def test_every_instance_tracks_the_drain_file_a_sync_group_by_fault(tmp_path):
     # null leaves it out
     text = render(tmp_path, "no_drain", {"keepalived_instances": instances, "keepalived_drain_file": None})
     assert "hastack_drain" not in text
+
+
+def test_every_real_server_tracks_its_drain_file(tmp_path):
+    """One track_file per real server name (created with 0 by keepalived), and a FILE_CHECK
+    with weight 0 in every real_server of that name: a value other than 0 takes it out."""
+    text = render(tmp_path, "rs_drain", DR)
+    for name in ("dns1", "dns2"):
+        assert (f'track_file hastack_rs_{name} {{\n    file "/etc/keepalived/hastack-drained-rs/{name}"\n'
+                f'    weight 0\n    init_file 0\n}}\n') in text, text
+    blocks = text.split("    real_server ")[1:]
+    assert len(blocks) == 4, text
+    for block in blocks:
+        name = "dns1" if block.startswith("10.0.0.21 ") else "dns2"
+        assert (f"        FILE_CHECK {{\n            track_file hastack_rs_{name}\n            weight 0\n"
+                f"        }}\n") in block.split("\n    }\n")[0] + "\n", block

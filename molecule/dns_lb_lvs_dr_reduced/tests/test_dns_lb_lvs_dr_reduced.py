@@ -4,6 +4,7 @@ Director failover and the drill are in the full suite (molecule/dns_lb_lvs_dr)."
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -12,7 +13,11 @@ import pytest
 SCENARIO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(SCENARIO.parent.parent))
 
-from tests.lvs_dr_checks import assert_dead_server_leaves_the_pools, lvs_dr_fixtures  # noqa: E402
+from tests.lvs_dr_checks import (  # noqa: E402
+    assert_dead_server_leaves_the_pools,
+    lvs_dr_fixtures,
+    real_server_maintenance,
+)
 
 VIP = "10.213.57.100"
 VIP6 = "fd00:213:57::100"
@@ -78,3 +83,26 @@ def test_only_the_director_answers_neighbour_solicitations_for_the_ipv6_vip(lab,
 
 def test_a_stopped_dns_server_leaves_the_pools_and_no_query_fails(lvs, lvs6):
     assert_dead_server_leaves_the_pools(DIRECTOR, "hastack-vm-lvsr-rs2", {lvs: "1.2.3.4", lvs6: "1.2.3.4"})
+
+
+def test_maintenance_of_a_real_server_takes_it_out_of_every_pool_first(lvs, lvs6, capsys):
+    real_server_maintenance(DIRECTOR, "hastack-vm-lvsr-rs2", "rs2", lvs, lvs6, capsys)
+
+
+def test_a_drained_real_server_stays_out_through_a_keepalived_reload_until_restored(lab, lvs, lvs6):
+    """Drained by hand (maintenance_action=drain), the real server stays out of every pool
+    when keepalived reloads (its drain file, not the config, keeps it out), and is back
+    after maintenance_action=restore."""
+    drain = {"maintenance_group": "dns_lb_lvs_dr_backends", "maintenance_node": "hastack-vm-lvsr-rs2"}
+    maintenance = SCENARIO.parent.parent / "playbooks/maintenance.yml"
+    drained = lab.playbook(maintenance, "-e", json.dumps(dict(drain, maintenance_action="drain")), timeout=900)
+    assert drained.returncode == 0, drained.stdout[-3000:]
+    try:
+        lab.check(DIRECTOR, "systemctl reload keepalived")
+        for vip in (lvs, lvs6):
+            vip.assert_left(DIRECTOR, "hastack-vm-lvsr-rs2", "1.2.3.4")  # an A query, through either VIP
+    finally:
+        restored = lab.playbook(maintenance, "-e", json.dumps(dict(drain, maintenance_action="restore")), timeout=900)
+        assert restored.returncode == 0, restored.stdout[-3000:]
+    for vip in (lvs, lvs6):
+        vip.assert_back(DIRECTOR, "hastack-vm-lvsr-rs2")
