@@ -153,14 +153,15 @@ class _Probe:
 
 
 class DnsProbe(_Probe):
-    """dns_probe: queries `server` for `name` every interval_ms (over TCP with tcp=True)."""
+    """dns_probe: queries `server` for `name` every interval_ms (over TCP with tcp=True); a
+    query not answered within timeout_ms counts as lost."""
 
     module = "hastack.dns_dhcp.dns_probe"
 
     def __init__(self, lab: Lab, host: str, server: str, name: str, duration_s: float,
-                 interval_ms: int = 20, tcp: bool = False):
+                 interval_ms: int = 20, tcp: bool = False, timeout_ms: int = 250):
         super().__init__(lab, host, duration_s, f"server={server} name={name} interval_ms={interval_ms} "
-                                                f"tcp={'true' if tcp else 'false'}")
+                                                f"tcp={'true' if tcp else 'false'} timeout_ms={timeout_ms}")
 
 
 class DhcpProbe(_Probe):
