@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -427,6 +428,19 @@ def test_the_last_healthy_node_is_not_drained(lab, nodes):
         assert lab.holders(VIP, nodes) == [master]
     finally:
         lab.check(backup, "systemctl start keepalived")
+
+
+def test_a_node_whose_keepalived_does_not_track_the_drain_file_is_refused(lab, nodes):
+    """maintenance_action=drain with a keepalived_drain_file the node's keepalived.conf does
+    not track: refused by name (the keepalived role's drain_check) before anything changes."""
+    [master] = lab.holders(VIP, nodes)
+    result = maintenance(lab, master, maintenance_action="drain", keepalived_drain_file="/etc/keepalived/not-tracked")
+    assert result.returncode != 0
+    assert (f"keepalived_drain_file: /etc/keepalived/keepalived.conf on {master} does not track "
+            "/etc/keepalived/not-tracked") in re.sub(r"\s+", " ", result.stdout), result.stdout[-3000:]
+    assert lab.run(master, "test -e /etc/keepalived/not-tracked").returncode != 0
+    assert lab.check(master, "cat /etc/keepalived/hastack-drain").strip() == "0"
+    assert lab.holders(VIP, nodes) == [master]
 
 
 def test_a_node_drained_by_hand_stays_drained_through_a_converge_until_restored(lab, nodes):
