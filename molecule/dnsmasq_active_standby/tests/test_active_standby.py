@@ -438,7 +438,7 @@ def test_a_node_whose_keepalived_does_not_track_the_drain_file_is_refused(lab, n
     assert result.returncode != 0
     assert (f"keepalived_drain_file: /etc/keepalived/keepalived.conf on {master} does not track "
             "/etc/keepalived/not-tracked") in re.sub(r"\s+", " ", result.stdout), result.stdout[-3000:]
-    assert lab.run(master, "test -e /etc/keepalived/not-tracked").returncode != 0
+    assert lab.run(master, "test -e /etc/keepalived/not-tracked").rc != 0
     assert lab.check(master, "cat /etc/keepalived/hastack-drain").strip() == "0"
     assert lab.holders(VIP, nodes) == [master]
 
